@@ -1,0 +1,7 @@
+"""`python -m avatar ...`: the same program as `python run.py ...`."""
+
+import sys
+
+from avatar.cli import main
+
+sys.exit(main())

@@ -1,0 +1,248 @@
+"""The command line: `python -m avatar [run] ...` and its subcommands (read, styles, ...).
+
+The only place that turns errors into one-line messages and exit codes. Strings become enums
+here, once, with a clear error for a bad value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+
+# Quiet MediaPipe's and TensorFlow Lite's C++ start-up chatter; real errors still raise.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from avatar import __version__  # noqa: E402
+from avatar.errors import AvatarError, ConfigError  # noqa: E402
+
+SUBCOMMANDS = ("run", "read", "styles")
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+class CliError(ConfigError):
+    """A command-line value that is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and a second line
+        raise CliError(message)
+
+
+def _unit_interval(flag: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
+        if not 0.0 <= value <= 1.0 or value != value:
+            raise argparse.ArgumentTypeError(f"{flag} {text} is out of range: give a value from 0 to 1")
+        return value
+
+    return parse
+
+
+def _familiarity(text: str) -> float:
+    from avatar.empathy import FAMILIARITY_PRESETS
+
+    if text in FAMILIARITY_PRESETS:
+        return FAMILIARITY_PRESETS[text]
+    try:
+        value = float(text)
+    except ValueError:
+        close = difflib.get_close_matches(text, list(FAMILIARITY_PRESETS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else f" (give 0-1 or one of {', '.join(FAMILIARITY_PRESETS)})"
+        raise argparse.ArgumentTypeError(f"--familiarity {text!r} is not a number or preset{hint}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--familiarity {text} is out of range: give a value from 0 to 1")
+    return value
+
+
+def _positive(flag: str, allow_zero: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
+        if value < 0 or (value == 0 and not allow_zero) or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} {text} must be a positive number")
+        return value
+
+    return parse
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size {text!r} should look like 800x600") from None
+    if not (64 <= width <= 8192 and 64 <= height <= 8192):
+        raise argparse.ArgumentTypeError(f"--size {text} is out of range: each side 64-8192 pixels")
+    return width, height
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number") from None
+
+
+def _choice(flag: str, enum_type):
+    names = [member.value for member in enum_type]
+
+    def parse(text: str):
+        try:
+            return enum_type(text)
+        except ValueError:
+            close = difflib.get_close_matches(text, names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is unknown: choose from {', '.join(names)}{hint}") from None
+
+    return parse
+
+
+def build_run_parser() -> argparse.ArgumentParser:
+    from avatar.empathy import Condition, Mapping
+
+    parser = _Parser(prog="python -m avatar", description="The mirror avatar: a face that echoes yours.")
+    parser.add_argument("--version", action="version", version=f"mirror-avatar {__version__}")
+    src = parser.add_argument_group("source")
+    src.add_argument("--source", help="camera, camera:N, demo, or a video or image path (default: camera, else demo)")
+    src.add_argument("--duration", type=_positive("--duration"), default=3.0, help="seconds to hold a still image (default 3)")
+    src.add_argument("--realtime", action="store_true", help="pace a file at its real speed, as if it were a camera")
+    src.add_argument("--loop", action="store_true", help="start a file again at its end")
+    src.add_argument("--model", help="face_landmarker.task to use (default: $AVATAR_MODEL, then the packaged one)")
+    emp = parser.add_argument_group("empathy")
+    emp.add_argument("--familiarity", type=_familiarity, help="0-1, or stranger/acquaintance/friend (default: grows while a face stays)")
+    emp.add_argument("--load", type=_unit_interval("--load"), help="the avatar's own simulated load, 0-1 (default 0.2)")
+    emp.add_argument("--condition", type=_choice("--condition", Condition), help="mimic (default), delayed, sham or static")
+    emp.add_argument("--delay", type=_positive("--delay", allow_zero=True), help="total lag of the delayed condition, s (default 4)")
+    emp.add_argument("--mapping", type=_choice("--mapping", Mapping), help="mirror (default) or anatomical")
+    emp.add_argument("--seed", type=_seed, default=0, help="makes every random choice reproducible (default 0)")
+    out = parser.add_argument_group("window and output")
+    out.add_argument("--headless", action="store_true", help="render off-screen, with no window")
+    out.add_argument("--size", type=_size, default=(800, 600), help="window or render size, WxH (default 800x600)")
+    out.add_argument("--fullscreen", action="store_true", help="start fullscreen (toggle with F11 or f)")
+    out.add_argument("--no-status", action="store_true", help="hide the status line (toggle with H)")
+    out.add_argument("--save-video", type=Path, help="write what the avatar showed as an mp4, a frame per processed frame")
+    out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
+    out.add_argument("--screenshot-at", type=_positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
+    out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
+    out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
+    out.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace):
+    import dataclasses
+
+    from avatar.app import RunSettings
+    from avatar.empathy import EmpathySettings
+
+    empathy = EmpathySettings()
+    overrides = {
+        "familiarity": args.familiarity,
+        "load": args.load,
+        "condition": args.condition,
+        "delay_s": args.delay,
+        "mapping": args.mapping,
+    }
+    empathy = dataclasses.replace(empathy, **{k: v for k, v in overrides.items() if v is not None}, seed=args.seed)
+    return RunSettings(
+        source=args.source or "demo",
+        duration_s=args.duration,
+        realtime=args.realtime,
+        loop=args.loop,
+        headless=args.headless,
+        size=args.size,
+        fullscreen=args.fullscreen,
+        save_video=args.save_video,
+        screenshot=args.screenshot,
+        screenshot_at_s=args.screenshot_at,
+        log_dir=args.log_dir,
+        model=args.model,
+        seed=args.seed,
+        empathy=empathy,
+        max_frames=args.max_frames,
+        show_status=not args.no_status,
+    )
+
+
+def command_run(argv: list[str]) -> int:
+    import dataclasses
+
+    from avatar.app import MirrorSession
+    from avatar.sources import camera_available
+
+    args = build_run_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    if args.source is None:
+        if camera_available(0):
+            settings = dataclasses.replace(settings, source="camera")
+        else:
+            print("notice: no camera found; playing the demo clip instead", file=sys.stderr)
+            # In a window the demo plays at its real speed and loops, like a camera would.
+            if not settings.headless:
+                settings = dataclasses.replace(settings, realtime=True, loop=True)
+    elif not settings.headless and settings.source != "camera" and not settings.source.startswith("camera:"):
+        settings = dataclasses.replace(settings, realtime=True)
+    return MirrorSession(settings).run()
+
+
+def command_read(argv: list[str]) -> int:
+    from avatar.reading import read_images
+
+    parser = _Parser(prog="python -m avatar read", description="Read still images; print one JSON line per image.")
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--model", help="face_landmarker.task to use")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    failures = 0
+    for line in read_images(args.paths, model=args.model):
+        print(json.dumps(line), flush=True)
+        failures += "error" in line
+    return EXIT_ERROR if failures else 0
+
+
+def command_styles(argv: list[str]) -> int:
+    from avatar.styles import list_styles
+
+    _Parser(prog="python -m avatar styles", description="List the avatar styles.").parse_args(argv)
+    for name, path, description in list_styles():
+        print(f"{name:12s} {description}  ({path})")
+    return 0
+
+
+COMMANDS = {"run": command_run, "read": command_read, "styles": command_styles}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    command = command_run
+    if argv and argv[0] in COMMANDS:
+        command = COMMANDS[argv.pop(0)]
+    try:
+        return command(argv)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AvatarError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last guard: one line, not a traceback, unless --debug
+        if debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_ERROR

