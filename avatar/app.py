@@ -1,0 +1,385 @@
+"""The live mirror loop: wires source -> face -> expression -> empathy -> rig -> render, and the logs.
+
+The loop reads like the pipeline diagram. Modes and the CLI sit on top of it; the stages know
+nothing about each other beyond their frozen result types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avatar import __version__
+from avatar.empathy import Echo, EmpathyModel, EmpathySettings
+from avatar.errors import AvatarError, DisplayError
+from avatar.expression import Expression, ExpressionReader
+from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
+from avatar.logs import DiskFullError, SessionLog, utc_now_iso
+from avatar.rig import Controls, IdleLife, controls_from_echo
+from avatar.sources import Frame, Source, open_source
+
+RENDER_FPS = 60
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs, resolved from flags and config files."""
+
+    source: str = "demo"
+    duration_s: float = 3.0
+    realtime: bool = False
+    loop: bool = False
+    headless: bool = False
+    size: tuple[int, int] = (800, 600)
+    fullscreen: bool = False
+    save_video: Path | None = None
+    screenshot: Path | None = None
+    screenshot_at_s: float = 1.0
+    log_dir: Path | None = None
+    model: str | None = None
+    seed: int = 0
+    empathy: EmpathySettings = field(default_factory=EmpathySettings)
+    max_frames: int | None = None
+    show_status: bool = True
+
+    def to_json(self) -> dict:
+        def plain(value):
+            if dataclasses.is_dataclass(value):
+                return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if hasattr(value, "value") and not isinstance(value, (int, float, str)):
+                return value.value
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, tuple):
+                return list(value)
+            return value
+
+        return plain(self)
+
+
+class StopRequested(Exception):
+    """A signal or the window asked the run to stop; `reason` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class FrameOutcome:
+    """What one processed frame produced, for the logs and the window."""
+
+    frame: Frame
+    faces: int
+    expression: Expression
+    echo: object
+    controls: Controls
+
+
+class Display:
+    """A pygame window, or an off-screen surface for --headless (SDL's dummy driver)."""
+
+    def __init__(self, size: tuple[int, int], headless: bool, fullscreen: bool = False, title: str = "Mirror avatar"):
+        self.headless = headless
+        if headless:
+            os.environ["SDL_VIDEODRIVER"] = "dummy"
+        elif sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")
+        ):
+            raise DisplayError("no display found to open a window on; use --headless")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+
+        self.pygame = pygame
+        pygame.display.init()
+        pygame.font.init()
+        try:
+            if headless:
+                pygame.display.set_mode((1, 1))
+                self.surface = pygame.Surface(size)
+            else:
+                flags = pygame.RESIZABLE | (pygame.FULLSCREEN if fullscreen else 0)
+                self.surface = pygame.display.set_mode((0, 0) if fullscreen else size, flags)
+                pygame.display.set_caption(title)
+        except pygame.error as exc:
+            pygame.quit()
+            raise DisplayError(f"cannot open a window ({exc}); use --headless") from None
+        self.fullscreen = fullscreen
+        self.window_size = size
+
+    def present(self) -> None:
+        if not self.headless:
+            self.pygame.display.flip()
+
+    def toggle_fullscreen(self) -> None:
+        pygame = self.pygame
+        self.fullscreen = not self.fullscreen
+        if self.fullscreen:
+            self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        else:
+            self.surface = pygame.display.set_mode(self.window_size, pygame.RESIZABLE)
+
+    def close(self) -> None:
+        self.pygame.quit()
+
+
+class VideoRecorder:
+    """Writes what the avatar showed as an mp4, one frame per processed frame."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import cv2
+
+        self._cv2 = cv2
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            raise AvatarError(f"--save-video {path}: folder {path.parent} does not exist")
+        self.path = path
+        self.size = size
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self._writer.isOpened():
+            raise AvatarError(f"--save-video {path}: cannot write a video there")
+        self.frames = 0
+
+    def write_surface(self, surface) -> None:
+        import pygame
+
+        if surface.get_size() != self.size:
+            surface = pygame.transform.smoothscale(surface, self.size)
+        rgb = pygame.surfarray.pixels3d(surface).swapaxes(0, 1)
+        self._writer.write(self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR))
+        del rgb  # release the surface lock
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.release()
+
+
+class SignalGuard:
+    """Turns SIGTERM and SIGHUP into StopRequested in the main thread; restores handlers on exit."""
+
+    SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+    def __enter__(self):
+        self._previous = {}
+        for sig in self.SIGNALS:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: the caller owns signals
+                pass
+        return self
+
+    @staticmethod
+    def _handle(signum, _frame):
+        raise StopRequested(signal.Signals(signum).name)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class MirrorSession:
+    """One run of the mirror: owns every stage's state and the edges (logs, video, window)."""
+
+    def __init__(self, settings: RunSettings, source: Source | None = None):
+        self.settings = settings
+        self.model_file = resolve_model(settings.model)
+        self.source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
+        self.reader = FaceReader(FaceReaderOptions(running_mode=RunningMode.VIDEO), model=self.model_file)
+        self.expression_reader = ExpressionReader()
+        self.empathy = EmpathyModel(dataclasses.replace(settings.empathy, seed=settings.seed))
+        self.idle = IdleLife(settings.seed)
+        self.log: SessionLog | None = None
+        self.recorder: VideoRecorder | None = None
+        self.display: Display | None = None
+        self.renderer = None
+        self.frames_processed = 0
+        self.faces_present = False
+        self.fps_estimate = 0.0
+        self.notices: list[str] = []
+
+    # -- the edges ------------------------------------------------------------------------
+
+    def _open_edges(self) -> None:
+        s = self.settings
+        from avatar.render import AvatarRenderer
+
+        self.display = Display(s.size, s.headless, s.fullscreen)
+        self.renderer = AvatarRenderer()
+        if s.save_video:
+            self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
+        if s.log_dir is not None:
+            stem = Path(self.source.description).stem if self.source.kind != "camera" else self.source.description
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
+            extra = tuple(getattr(Echo, "LOG_FIELDS", ()))
+            self.log = SessionLog.create(s.log_dir, name, extra_columns=extra)
+            self.session_info = {
+                "version": __version__,
+                "settings": s.to_json(),
+                "source": {"spec": s.source, "path": self.source.description, "kind": self.source.kind, "fps": self.source.fps},
+                "model": {"path": self.model_file.path, "sha256": self.model_file.sha256},
+                "seed": s.seed,
+                "start": utc_now_iso(),
+                "end": None,
+                "status": "started",
+            }
+            self.log.write_session(self.session_info)
+            self.log.event("session_start", 0.0, source=self.source.description, version=__version__)
+
+    def _event(self, type_: str, t_s: float, **fields) -> None:
+        if self.log is not None:
+            self.log.event(type_, t_s, **fields)
+
+    # -- one frame --------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> FrameOutcome:
+        import cv2
+
+        rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+        reading = self.reader.read(rgb, frame.t_s)
+        expression = self.expression_reader.read(reading, frame.t_s)
+        echo = self.empathy.step(frame.t_s, expression, faces=reading.faces)
+        for event in self.empathy.pop_events():
+            event = dict(event)
+            self._event(event.pop("type"), frame.t_s, **event)
+        if (reading.faces > 0) != self.faces_present:
+            self.faces_present = reading.faces > 0
+            self._event("face_found" if self.faces_present else "face_lost", frame.t_s, faces=reading.faces)
+        idle = self.idle.at(frame.t_s)
+        primary = reading.primary
+        # Mirror mapping by default: the avatar turns as a mirror image of the person would.
+        yaw = -primary.yaw_deg if primary else 0.0
+        pitch = primary.pitch_deg if primary else 0.0
+        roll = -primary.roll_deg if primary else 0.0
+        controls = controls_from_echo(echo, idle, yaw, pitch, roll)
+        return FrameOutcome(frame, reading.faces, expression, echo, controls)
+
+    def draw(self, controls: Controls) -> None:
+        status = None
+        if self.settings.show_status:
+            status = f"{self.source.description}  faces {int(self.faces_present)}  {self.fps_estimate:4.1f} fps"
+        try:
+            self.renderer.draw(self.display.surface, controls, status=status)
+        except TypeError:  # a renderer without a status line
+            self.renderer.draw(self.display.surface, controls)
+
+    def write_logs(self, outcome: FrameOutcome, latency_ms: float) -> None:
+        if self.log is None:
+            return
+        e, x = outcome.echo, outcome.expression
+        row = {
+            "frame": outcome.frame.index,
+            "t": outcome.frame.t_s,
+            "wall": outcome.frame.capture_wall,
+            "faces": outcome.faces,
+            "smile": x.smile if x.present else None,
+            "wince": x.wince if x.present else None,
+            "echo_smile": e.smile,
+            "echo_wince": e.wince,
+            "familiarity": e.familiarity,
+            "load": e.load,
+            "gain": e.gain,
+            "latency_ms": latency_ms,
+        }
+        if hasattr(e, "log_values"):
+            row.update(zip(type(e).LOG_FIELDS, e.log_values()))
+        self.log.frame(row)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run to the end of the source or a stop; returns the exit code."""
+        status, reason, last_t = "finished", "end of source", 0.0
+        try:
+            with SignalGuard():
+                self._open_edges()
+                last_t = self._loop()
+        except StopRequested as stop:
+            status, reason = "aborted", stop.reason
+        except KeyboardInterrupt:
+            status, reason = "aborted", "SIGINT"
+        except DiskFullError as exc:
+            status, reason = "aborted", "disk full"
+            self.notices.append(str(exc))
+        finally:
+            self._close(status, reason, last_t)
+        for notice in self.notices + list(self.source.notices):
+            print(f"notice: {notice}", file=sys.stderr)
+        if status == "aborted" and reason == "disk full":
+            return 1
+        return 0
+
+    def _loop(self) -> float:
+        s = self.settings
+        pygame = self.display.pygame
+        last_t = 0.0
+        timer_start = time.perf_counter()
+        screenshot_pending = s.screenshot is not None
+        for frame in self.source:
+            if s.max_frames is not None and self.frames_processed >= s.max_frames:
+                break
+            outcome = self.process(frame)
+            self.draw(outcome.controls)
+            latency_ms = (time.perf_counter() - frame.capture_perf) * 1000.0
+            if self.recorder:
+                self.recorder.write_surface(self.display.surface)
+            self.write_logs(outcome, latency_ms)
+            if screenshot_pending and frame.t_s >= s.screenshot_at_s:
+                pygame.image.save(self.display.surface, str(s.screenshot))
+                screenshot_pending = False
+            self.display.present()
+            self.frames_processed += 1
+            last_t = frame.t_s
+            elapsed = time.perf_counter() - timer_start
+            self.fps_estimate = self.frames_processed / elapsed if elapsed > 0 else 0.0
+            if not self.display.headless:
+                self._handle_window_events()
+        if screenshot_pending:
+            pygame.image.save(self.display.surface, str(s.screenshot))
+        return last_t
+
+    def _handle_window_events(self) -> None:
+        pygame = self.display.pygame
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                raise StopRequested("window closed")
+            if event.type == pygame.KEYDOWN:
+                if event.key in (pygame.K_ESCAPE, pygame.K_q):
+                    raise StopRequested("quit key")
+                if event.key in (pygame.K_F11, pygame.K_f):
+                    self.display.toggle_fullscreen()
+                if event.key == pygame.K_h:
+                    self.settings = dataclasses.replace(self.settings, show_status=not self.settings.show_status)
+
+    def _close(self, status: str, reason: str, last_t: float) -> None:
+        # Each edge closes on its own, so one failing never leaves another open.
+        try:
+            if self.log is not None:
+                try:
+                    if status == "aborted":
+                        self.log.event("aborted", last_t, reason=reason)
+                    self.log.event("session_end", last_t, status=status, reason=reason, frames=self.frames_processed)
+                    self.session_info.update(end=utc_now_iso(), status=status, frames=self.frames_processed)
+                    self.log.write_session(self.session_info)
+                except DiskFullError as exc:
+                    self.notices.append(str(exc))
+                finally:
+                    self.log.close()
+        finally:
+            try:
+                if self.recorder is not None:
+                    self.recorder.close()
+            finally:
+                try:
+                    self.reader.close()
+                finally:
+                    try:
+                        self.source.close()
+                    finally:
+                        if self.display is not None:
+                            self.display.close()
