@@ -10,6 +10,7 @@ import dataclasses
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from avatar.errors import AvatarError, DisplayError
 from avatar.expression import Expression, ExpressionReader
 from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
 from avatar.logs import DiskFullError, SessionLog, utc_now_iso
+from avatar.pipeline import Prefetcher, Worker
 from avatar.rig import Controls, IdleLife, controls_from_echo
 from avatar.sources import Frame, Source, open_source
 
@@ -79,6 +81,51 @@ class FrameOutcome:
     expression: Expression
     echo: object
     controls: Controls
+    reading: object = None  # the FaceReading, for views that draw the mesh
+    extra: dict = field(default_factory=dict)  # a mode's own columns for this row
+
+
+class Mode:
+    """Hooks by which a mode (exhibit, classroom, study) shapes a run. The plain mirror uses none.
+
+    Hooks marked [perception] run in the thread that reads faces, [present] in the one that draws
+    (the main thread in a window), [main] in the main thread.
+    """
+
+    name = "mirror"
+
+    def session_name(self, session: MirrorSession) -> str | None:
+        """[main] The log folder's name; None for the default."""
+        return None
+
+    def extra_columns(self) -> tuple[str, ...]:
+        """[main] Columns this mode adds at the end of frames.csv."""
+        return ()
+
+    def session_info(self, session: MirrorSession) -> dict:
+        """[main] Keys this mode adds to session.json."""
+        return {}
+
+    def on_start(self, session: MirrorSession) -> None:
+        """[main] After the window and logs are open, before the first frame."""
+
+    def before_frame(self, session: MirrorSession, frame: Frame) -> bool:
+        """[perception] Before a frame is read; return False to end the run normally."""
+        return True
+
+    def after_frame(self, session: MirrorSession, outcome: FrameOutcome) -> None:
+        """[perception] After a frame is read; may fill outcome.extra and change the model."""
+
+    def draw(self, session: MirrorSession, surface, outcome: FrameOutcome | None, controls: Controls) -> bool:
+        """[present] Draw the whole view; return False to let the plain avatar be drawn."""
+        return False
+
+    def on_key(self, session: MirrorSession, event) -> bool:
+        """[main] A key in the window; return True if the mode used it."""
+        return False
+
+    def on_end(self, session: MirrorSession, status: str, reason: str) -> None:
+        """[main] After the last frame, before the logs close (e.g. write a report)."""
 
 
 class Display:
@@ -186,8 +233,9 @@ class SignalGuard:
 class MirrorSession:
     """One run of the mirror: owns every stage's state and the edges (logs, video, window)."""
 
-    def __init__(self, settings: RunSettings, source: Source | None = None):
+    def __init__(self, settings: RunSettings, source: Source | None = None, mode: Mode | None = None):
         self.settings = settings
+        self.mode = mode or Mode()
         self.model_file = resolve_model(settings.model)
         self.source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
         self.reader = FaceReader(FaceReaderOptions(running_mode=RunningMode.VIDEO), model=self.model_file)
@@ -199,6 +247,10 @@ class MirrorSession:
         self.display: Display | None = None
         self.renderer = None
         self.frames_processed = 0
+        self.frames_presented = 0
+        self.last_latency_ms = 0.0
+        self._prefetcher = None
+        self._screenshot_pending = settings.screenshot is not None
         self.faces_present = False
         self.fps_estimate = 0.0
         self.notices: list[str] = []
@@ -215,8 +267,13 @@ class MirrorSession:
             self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
         if s.log_dir is not None:
             stem = Path(self.source.description).stem if self.source.kind != "camera" else self.source.description
-            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
-            extra = tuple(getattr(Echo, "LOG_FIELDS", ()))
+            name = self.mode.session_name(self) or f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
+            # Later stages add their own columns after the contract's twelve, in pipeline order.
+            extra = (
+                tuple(getattr(Expression, "LOG_FIELDS", ()))
+                + tuple(getattr(Echo, "LOG_FIELDS", ()))
+                + tuple(self.mode.extra_columns())
+            )
             self.log = SessionLog.create(s.log_dir, name, extra_columns=extra)
             self.session_info = {
                 "version": __version__,
@@ -227,9 +284,12 @@ class MirrorSession:
                 "start": utc_now_iso(),
                 "end": None,
                 "status": "started",
+                "mode": self.mode.name,
             }
+            self.session_info.update(self.mode.session_info(self))
             self.log.write_session(self.session_info)
-            self.log.event("session_start", 0.0, source=self.source.description, version=__version__)
+            self.log.event("session_start", 0.0, source=self.source.description, version=__version__, mode=self.mode.name)
+        self.mode.on_start(self)
 
     def _event(self, type_: str, t_s: float, **fields) -> None:
         if self.log is not None:
@@ -257,9 +317,13 @@ class MirrorSession:
         pitch = primary.pitch_deg if primary else 0.0
         roll = -primary.roll_deg if primary else 0.0
         controls = controls_from_echo(echo, idle, yaw, pitch, roll)
-        return FrameOutcome(frame, reading.faces, expression, echo, controls)
+        outcome = FrameOutcome(frame, reading.faces, expression, echo, controls, reading=reading)
+        self.mode.after_frame(self, outcome)
+        return outcome
 
-    def draw(self, controls: Controls) -> None:
+    def draw(self, controls: Controls, outcome: FrameOutcome | None = None) -> None:
+        if self.mode.draw(self, self.display.surface, outcome, controls):
+            return
         status = None
         if self.settings.show_status:
             status = f"{self.source.description}  faces {int(self.faces_present)}  {self.fps_estimate:4.1f} fps"
@@ -285,9 +349,11 @@ class MirrorSession:
             "load": e.load,
             "gain": e.gain,
             "latency_ms": latency_ms,
+            **outcome.extra,
         }
-        if hasattr(e, "log_values"):
-            row.update(zip(type(e).LOG_FIELDS, e.log_values()))
+        for stage_result in (x, e):
+            if hasattr(stage_result, "log_values"):
+                row.update(zip(type(stage_result).LOG_FIELDS, stage_result.log_values()))
         self.log.frame(row)
 
     # -- the run ----------------------------------------------------------------------------
@@ -315,33 +381,125 @@ class MirrorSession:
         return 0
 
     def _loop(self) -> float:
+        if self.display.headless:
+            return self._loop_headless()
+        return self._loop_window()
+
+    def _present(self, outcome: FrameOutcome, controls: Controls | None = None) -> None:
+        """Draw one avatar frame, record and log it: the presenting half of the pipeline."""
         s = self.settings
-        pygame = self.display.pygame
+        self.draw(controls or outcome.controls, outcome)
+        latency_ms = (time.perf_counter() - outcome.frame.capture_perf) * 1000.0
+        self.last_latency_ms = latency_ms
+        if self.recorder:
+            self.recorder.write_surface(self.display.surface)
+        self.write_logs(outcome, latency_ms)
+        if self._screenshot_pending and outcome.frame.t_s >= s.screenshot_at_s:
+            self.display.pygame.image.save(self.display.surface, str(s.screenshot))
+            self._screenshot_pending = False
+        self.frames_presented += 1
+
+    def _frames(self):
+        """Source frames, honouring --max-frames; a file is decoded ahead in its own thread."""
+        frames = self.source if self.source.is_live else Prefetcher(self.source, name="decode")
+        self._prefetcher = frames if isinstance(frames, Prefetcher) else None
+        for frame in frames:
+            if self.settings.max_frames is not None and self.frames_processed >= self.settings.max_frames:
+                return
+            if not self.mode.before_frame(self, frame):
+                return
+            yield frame
+
+    def _loop_headless(self) -> float:
+        """Every frame is read and drawn: decode, inference and drawing overlap, in order."""
         last_t = 0.0
         timer_start = time.perf_counter()
-        screenshot_pending = s.screenshot is not None
-        for frame in self.source:
-            if s.max_frames is not None and self.frames_processed >= s.max_frames:
-                break
-            outcome = self.process(frame)
-            self.draw(outcome.controls)
-            latency_ms = (time.perf_counter() - frame.capture_perf) * 1000.0
-            if self.recorder:
-                self.recorder.write_surface(self.display.surface)
-            self.write_logs(outcome, latency_ms)
-            if screenshot_pending and frame.t_s >= s.screenshot_at_s:
-                pygame.image.save(self.display.surface, str(s.screenshot))
-                screenshot_pending = False
-            self.display.present()
-            self.frames_processed += 1
-            last_t = frame.t_s
-            elapsed = time.perf_counter() - timer_start
-            self.fps_estimate = self.frames_processed / elapsed if elapsed > 0 else 0.0
-            if not self.display.headless:
-                self._handle_window_events()
-        if screenshot_pending:
-            pygame.image.save(self.display.surface, str(s.screenshot))
+        presenter = Worker(self._present, name="present")
+        try:
+            for frame in self._frames():
+                outcome = self.process(frame)
+                presenter.submit(outcome)
+                self.frames_processed += 1
+                last_t = frame.t_s
+                elapsed = time.perf_counter() - timer_start
+                self.fps_estimate = self.frames_processed / elapsed if elapsed > 0 else 0.0
+        finally:
+            presenter.close()
+        self._finish_screenshot()
         return last_t
+
+    def _loop_window(self) -> float:
+        """Inference in its own thread; the window draws at 60 fps, interpolating between readings."""
+        pygame = self.display.pygame
+        outcomes: list[FrameOutcome] = []
+        lock = threading.Lock()
+        done = threading.Event()
+        failure: list[BaseException] = []
+        stop = threading.Event()
+
+        def perceive() -> None:
+            try:
+                for frame in self._frames():
+                    if stop.is_set():
+                        return
+                    outcome = self.process(frame)
+                    with lock:
+                        outcomes.append(outcome)
+                        del outcomes[:-8]  # never build a queue behind a slow window
+                    self.frames_processed += 1
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=perceive, name="perceive", daemon=True)
+        thread.start()
+        clock = pygame.time.Clock()
+        previous = current = None
+        arrived = time.perf_counter()
+        interval = 1.0 / max(1.0, self.source.fps)
+        last_t = 0.0
+        try:
+            while True:
+                self._handle_window_events()
+                with lock:
+                    fresh, outcomes[:] = list(outcomes), []
+                for outcome in fresh:
+                    previous, current = current, outcome
+                    arrived = time.perf_counter()
+                    last_t = outcome.frame.t_s
+                if failure:
+                    raise failure[0]
+                if current is None:
+                    if done.is_set():
+                        break
+                    clock.tick(RENDER_FPS)
+                    continue
+                k = min(1.0, (time.perf_counter() - arrived) / interval)
+                controls = current.controls if previous is None else previous.controls.lerp(current.controls, k)
+                if fresh:
+                    self._present(current, controls)
+                else:
+                    self.draw(controls, current)
+                self.display.present()
+                self.fps_estimate = clock.get_fps()
+                if done.is_set() and not fresh and k >= 1.0:
+                    with lock:
+                        if not outcomes:
+                            break
+                clock.tick(RENDER_FPS)
+        finally:
+            stop.set()
+            if self._prefetcher is not None:
+                self._prefetcher.close()
+            thread.join(timeout=5.0)
+        self._finish_screenshot()
+        return last_t
+
+    def _finish_screenshot(self) -> None:
+        if self._screenshot_pending:
+            self.display.pygame.image.save(self.display.surface, str(self.settings.screenshot))
+            self._screenshot_pending = False
 
     def _handle_window_events(self) -> None:
         pygame = self.display.pygame
@@ -349,6 +507,8 @@ class MirrorSession:
             if event.type == pygame.QUIT:
                 raise StopRequested("window closed")
             if event.type == pygame.KEYDOWN:
+                if self.mode.on_key(self, event):
+                    continue
                 if event.key in (pygame.K_ESCAPE, pygame.K_q):
                     raise StopRequested("quit key")
                 if event.key in (pygame.K_F11, pygame.K_f):
@@ -359,12 +519,16 @@ class MirrorSession:
     def _close(self, status: str, reason: str, last_t: float) -> None:
         # Each edge closes on its own, so one failing never leaves another open.
         try:
+            try:
+                self.mode.on_end(self, status, reason)
+            except Exception as exc:  # a failed report must not lose the session's closing lines
+                self.notices.append(f"{self.mode.name} mode could not finish: {type(exc).__name__}: {exc}")
             if self.log is not None:
                 try:
                     if status == "aborted":
                         self.log.event("aborted", last_t, reason=reason)
-                    self.log.event("session_end", last_t, status=status, reason=reason, frames=self.frames_processed)
-                    self.session_info.update(end=utc_now_iso(), status=status, frames=self.frames_processed)
+                    self.log.event("session_end", last_t, status=status, reason=reason, frames=self.frames_presented)
+                    self.session_info.update(end=utc_now_iso(), status=status, frames=self.frames_presented)
                     self.log.write_session(self.session_info)
                 except DiskFullError as exc:
                     self.notices.append(str(exc))
@@ -376,6 +540,8 @@ class MirrorSession:
                     self.recorder.close()
             finally:
                 try:
+                    if self._prefetcher is not None:
+                        self._prefetcher.close()
                     self.reader.close()
                 finally:
                     try:

@@ -136,6 +136,9 @@ def build_run_parser() -> argparse.ArgumentParser:
     out.add_argument("--screenshot-at", type=_positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
+    from avatar.modes import add_arguments as add_mode_arguments
+
+    add_mode_arguments(parser, _choice)
     out.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -193,7 +196,10 @@ def command_run(argv: list[str]) -> int:
                 settings = dataclasses.replace(settings, realtime=True, loop=True)
     elif not settings.headless and settings.source != "camera" and not settings.source.startswith("camera:"):
         settings = dataclasses.replace(settings, realtime=True)
-    return MirrorSession(settings).run()
+    from avatar.modes import make_mode
+
+    mode, settings = make_mode(args, settings)
+    return MirrorSession(settings, mode=mode).run()
 
 
 def command_read(argv: list[str]) -> int:

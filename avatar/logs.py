@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,6 +100,7 @@ class SessionLog:
         self.columns = FRAME_COLUMNS + tuple(extra_columns)
         self._t0_perf = time.perf_counter()
         self.closed = False
+        self._lock = threading.Lock()
         self.rows_written = 0
         self.disk_full = False
         try:
@@ -115,8 +117,12 @@ class SessionLog:
         return cls(make_session_dir(log_dir, name), extra_columns)
 
     def _write(self, file, write) -> None:
-        if self.disk_full or self.closed:
-            return
+        with self._lock:  # events come from more than one thread
+            if self.disk_full or self.closed:
+                return
+            self._write_locked(file, write)
+
+    def _write_locked(self, file, write) -> None:
         try:
             write()
             file.flush()
@@ -161,20 +167,21 @@ class SessionLog:
             raise LogError(f"cannot write {target}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        for handle in (self._frames_file, self._events_file):
-            try:
-                handle.flush()
-                os.fsync(handle.fileno())
-            except OSError:
-                pass  # a full disk: what reached the file is kept, and the caller was told
-            finally:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            for handle in (self._frames_file, self._events_file):
                 try:
-                    handle.close()
+                    handle.flush()
+                    os.fsync(handle.fileno())
                 except OSError:
-                    pass
+                    pass  # a full disk: what reached the file is kept, and the caller was told
+                finally:
+                    try:
+                        handle.close()
+                    except OSError:
+                        pass
 
     def __enter__(self) -> SessionLog:
         return self
