@@ -48,6 +48,9 @@ class RunSettings:
     empathy: EmpathySettings = field(default_factory=EmpathySettings)
     max_frames: int | None = None
     show_status: bool = True
+    avatar: str | None = None  # style name or path; None for the default style
+    calibrate_s: float = 0.0
+    debug: bool = False
 
     def to_json(self) -> dict:
         def plain(value):
@@ -252,6 +255,8 @@ class MirrorSession:
         self._prefetcher = None
         self._screenshot_pending = settings.screenshot is not None
         self.faces_present = False
+        self.camera_lost = False
+        self.frame_errors = 0
         self.fps_estimate = 0.0
         self.notices: list[str] = []
 
@@ -297,6 +302,19 @@ class MirrorSession:
 
     # -- one frame --------------------------------------------------------------------------
 
+    def process_safely(self, frame: Frame) -> FrameOutcome | None:
+        """process(), but an error in one frame is logged, counted and skipped: the run goes on."""
+        try:
+            return self.process(frame)
+        except (DiskFullError, StopRequested, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            self.frame_errors += 1
+            if self.settings.debug:
+                raise
+            self._event("frame_error", frame.t_s, error=type(exc).__name__, message=str(exc)[:200], count=self.frame_errors)
+            return None
+
     def process(self, frame: Frame) -> FrameOutcome:
         import cv2
 
@@ -326,7 +344,10 @@ class MirrorSession:
             return
         status = None
         if self.settings.show_status:
-            status = f"{self.source.description}  faces {int(self.faces_present)}  {self.fps_estimate:4.1f} fps"
+            faces = outcome.faces if outcome is not None else 0
+            status = f"{self.source.description}  faces {faces}  {self.fps_estimate:4.1f} fps  {self.last_latency_ms:3.0f} ms"
+            if self.camera_lost:
+                status = f"looking for the camera...  {status}"
         try:
             self.renderer.draw(self.display.surface, controls, status=status)
         except TypeError:  # a renderer without a status line
@@ -403,11 +424,31 @@ class MirrorSession:
         """Source frames, honouring --max-frames; a file is decoded ahead in its own thread."""
         frames = self.source if self.source.is_live else Prefetcher(self.source, name="decode")
         self._prefetcher = frames if isinstance(frames, Prefetcher) else None
-        for frame in frames:
+        for frame in self._guarded(frames):
             if self.settings.max_frames is not None and self.frames_processed >= self.settings.max_frames:
                 return
             if not self.mode.before_frame(self, frame):
                 return
+            yield frame
+
+    def _guarded(self, frames):
+        """A source that fails part way ends the run as if the file ended there, with a notice."""
+        last_t = 0.0
+        iterator = iter(frames)
+        while True:
+            try:
+                frame = next(iterator)
+            except StopIteration:
+                return
+            except (StopRequested, KeyboardInterrupt, DiskFullError):
+                raise
+            except Exception as exc:
+                if self.settings.debug:
+                    raise
+                self._event("source_error", last_t, error=type(exc).__name__, message=str(exc)[:200])
+                self.notices.append(f"{self.source.description} failed after {last_t:.2f} s ({type(exc).__name__}: {exc}); stopped there")
+                return
+            last_t = frame.t_s
             yield frame
 
     def _loop_headless(self) -> float:
@@ -417,7 +458,10 @@ class MirrorSession:
         presenter = Worker(self._present, name="present")
         try:
             for frame in self._frames():
-                outcome = self.process(frame)
+                self._watch_camera(frame.t_s)
+                outcome = self.process_safely(frame)
+                if outcome is None:
+                    continue
                 presenter.submit(outcome)
                 self.frames_processed += 1
                 last_t = frame.t_s
@@ -442,7 +486,9 @@ class MirrorSession:
                 for frame in self._frames():
                     if stop.is_set():
                         return
-                    outcome = self.process(frame)
+                    outcome = self.process_safely(frame)
+                    if outcome is None:
+                        continue
                     with lock:
                         outcomes.append(outcome)
                         del outcomes[:-8]  # never build a queue behind a slow window
@@ -462,6 +508,7 @@ class MirrorSession:
         try:
             while True:
                 self._handle_window_events()
+                self._watch_camera(last_t)
                 with lock:
                     fresh, outcomes[:] = list(outcomes), []
                 for outcome in fresh:
@@ -495,6 +542,15 @@ class MirrorSession:
             thread.join(timeout=5.0)
         self._finish_screenshot()
         return last_t
+
+    def _watch_camera(self, t_s: float) -> None:
+        """Log a camera that drops out or comes back; the window shows the lost state meanwhile."""
+        drain = getattr(self.source, "drain_state_changes", None)
+        if drain is None:
+            return
+        for type_, change_t_s in drain():
+            self._event(type_, change_t_s, source=self.source.description)
+        self.camera_lost = bool(self.source.lost)
 
     def _finish_screenshot(self) -> None:
         if self._screenshot_pending:

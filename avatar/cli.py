@@ -115,7 +115,8 @@ def build_run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mirror-avatar {__version__}")
     src = parser.add_argument_group("source")
     src.add_argument("--source", help="camera, camera:N, demo, or a video or image path (default: camera, else demo)")
-    src.add_argument("--duration", type=_positive("--duration"), default=3.0, help="seconds to hold a still image (default 3)")
+    src.add_argument("--config", type=Path, help="a TOML file of settings ([empathy], [run]); flags override it")
+    src.add_argument("--duration", type=_positive("--duration"), help="seconds to hold a still image (default 3)")
     src.add_argument("--realtime", action="store_true", help="pace a file at its real speed, as if it were a camera")
     src.add_argument("--loop", action="store_true", help="start a file again at its end")
     src.add_argument("--model", help="face_landmarker.task to use (default: $AVATAR_MODEL, then the packaged one)")
@@ -125,8 +126,11 @@ def build_run_parser() -> argparse.ArgumentParser:
     emp.add_argument("--condition", type=_choice("--condition", Condition), help="mimic (default), delayed, sham or static")
     emp.add_argument("--delay", type=_positive("--delay", allow_zero=True), help="total lag of the delayed condition, s (default 4)")
     emp.add_argument("--mapping", type=_choice("--mapping", Mapping), help="mirror (default) or anatomical")
-    emp.add_argument("--seed", type=_seed, default=0, help="makes every random choice reproducible (default 0)")
+    emp.add_argument("--guard", choices=("on", "off"), help="the sweet-spot guard: the echo stays a little smaller and later (default on)")
+    emp.add_argument("--seed", type=_seed, help="makes every random choice reproducible (default 0)")
+    emp.add_argument("--calibrate", type=_positive("--calibrate"), help="ask for a neutral face for S seconds first")
     out = parser.add_argument_group("window and output")
+    out.add_argument("--avatar", help="avatar style: a name (see `python -m avatar styles`) or a TOML path")
     out.add_argument("--headless", action="store_true", help="render off-screen, with no window")
     out.add_argument("--size", type=_size, default=(800, 600), help="window or render size, WxH (default 800x600)")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (toggle with F11 or f)")
@@ -144,37 +148,52 @@ def build_run_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace):
+    """Defaults, then the --config file, then the flags: the last word wins."""
     import dataclasses
 
     from avatar.app import RunSettings
+    from avatar.config import load_run_config
     from avatar.empathy import EmpathySettings
 
-    empathy = EmpathySettings()
-    overrides = {
+    config = load_run_config(args.config) if args.config else {}
+    run_config, empathy_config = config.get("run", {}), dict(config.get("empathy", {}))
+    flags = {
         "familiarity": args.familiarity,
         "load": args.load,
         "condition": args.condition,
         "delay_s": args.delay,
         "mapping": args.mapping,
+        "guard": None if args.guard is None else args.guard == "on",
     }
-    empathy = dataclasses.replace(empathy, **{k: v for k, v in overrides.items() if v is not None}, seed=args.seed)
+    empathy_config.update({k: v for k, v in flags.items() if v is not None})
+    seed = args.seed if args.seed is not None else run_config.get("seed", empathy_config.get("seed", 0))
+    empathy_config["seed"] = seed
+    empathy = dataclasses.replace(EmpathySettings(), **empathy_config)
+
+    def pick(flag_value, key, default):
+        return flag_value if flag_value is not None else run_config.get(key, default)
+
+    log_dir = pick(args.log_dir, "log_dir", None)
     return RunSettings(
-        source=args.source or "demo",
-        duration_s=args.duration,
-        realtime=args.realtime,
-        loop=args.loop,
+        source=pick(args.source, "source", None) or "demo",
+        duration_s=pick(args.duration, "duration", 3.0),
+        realtime=args.realtime or run_config.get("realtime", False),
+        loop=args.loop or run_config.get("loop", False),
         headless=args.headless,
         size=args.size,
         fullscreen=args.fullscreen,
         save_video=args.save_video,
         screenshot=args.screenshot,
         screenshot_at_s=args.screenshot_at,
-        log_dir=args.log_dir,
+        log_dir=Path(log_dir) if log_dir is not None else None,
         model=args.model,
-        seed=args.seed,
+        seed=seed,
         empathy=empathy,
         max_frames=args.max_frames,
         show_status=not args.no_status,
+        avatar=pick(args.avatar, "avatar", None),
+        calibrate_s=args.calibrate or 0.0,
+        debug=args.debug,
     )
 
 
@@ -186,7 +205,7 @@ def command_run(argv: list[str]) -> int:
 
     args = build_run_parser().parse_args(argv)
     settings = settings_from_args(args)
-    if args.source is None:
+    if args.source is None and settings.source == "demo":
         if camera_available(0):
             settings = dataclasses.replace(settings, source="camera")
         else:

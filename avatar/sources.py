@@ -185,63 +185,107 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class CameraSource(Source):
-    """A webcam read in its own thread; only the newest frame is kept, so nothing queues up."""
+    """A webcam read in its own thread; only the newest frame is kept, so nothing queues up.
+
+    If the camera stops giving frames (unplugged), `lost` turns True, the capture is released and
+    reopened with backoff (0.5 s doubling to 8 s) until it returns; time keeps running meanwhile.
+    `opener(index)` returns an opened capture or None; tests pass a fake one.
+    """
 
     kind = "camera"
     is_live = True
+    FAILURES_BEFORE_LOST = 10
+    BACKOFF_S = (0.5, 8.0)
 
-    def __init__(self, index: int = 0, open_timeout_s: float = 3.0):
+    def __init__(self, index: int = 0, opener=None):
         self.index = index
         self.description = f"camera:{index}"
         self.notices = []
-        self._capture = _open_camera(index)
+        self._opener = opener or _open_camera
+        self._capture = self._opener(index)
         if self._capture is None:
             raise SourceError(f"camera {index} does not open (--source camera:{index})")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else DEFAULT_FILE_FPS
         self._lock = threading.Condition()
         self._newest: Frame | None = None
+        self._returned = -1
         self._count = 0
         self._stopped = False
         self._t0 = time.perf_counter()
         self.lost = False
+        self.state_changes: list[tuple[str, float]] = []  # (event type, t_s), drained by the loop
+        self.reopen_attempts = 0
         self._thread = threading.Thread(target=self._run, name="camera-capture", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        failures = 0
         while not self._stopped:
-            ok, image = self._capture.read()
-            if not ok or image is None:
-                with self._lock:
-                    self.lost = True
-                    self._lock.notify_all()
-                time.sleep(0.05)
+            if self._capture is None:
+                self._reopen()
                 continue
+            try:
+                ok, image = self._capture.read()
+            except cv2.error:
+                ok, image = False, None
+            if not ok or image is None:
+                failures += 1
+                if failures >= self.FAILURES_BEFORE_LOST:
+                    with self._lock:
+                        self.lost = True
+                        self.state_changes.append(("camera_lost", time.perf_counter() - self._t0))
+                        self._lock.notify_all()
+                    self._capture.release()
+                    self._capture = None
+                else:
+                    time.sleep(0.02)
+                continue
+            failures = 0
             now = time.perf_counter()
             with self._lock:
+                if self.lost:
+                    self.state_changes.append(("camera_back", now - self._t0))
                 self.lost = False
                 self._newest = Frame(self._count, now - self._t0, time.time(), now, image)
                 self._count += 1
                 self._lock.notify_all()
 
-    def read(self, timeout_s: float = 1.0) -> Frame | None:
-        """The newest frame not yet returned; waits up to `timeout_s`, else returns the last again."""
-        deadline = time.perf_counter() + timeout_s
+    def _reopen(self) -> None:
+        delay = self.BACKOFF_S[0]
+        while not self._stopped:
+            self.reopen_attempts += 1
+            capture = self._opener(self.index)
+            if capture is not None:
+                self._capture = capture
+                return
+            deadline = time.perf_counter() + delay
+            while not self._stopped and time.perf_counter() < deadline:
+                time.sleep(0.05)
+            delay = min(self.BACKOFF_S[1], delay * 2)
+
+    def drain_state_changes(self) -> list[tuple[str, float]]:
         with self._lock:
-            while not self._stopped and (self._newest is None or getattr(self, "_returned", -1) == self._newest.index):
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                self._lock.wait(remaining)
-            frame = self._newest
-            if frame is not None:
-                self._returned = frame.index
-            return frame
+            changes, self.state_changes = self.state_changes, []
+            return changes
+
+    def read(self) -> Frame | None:
+        """The newest frame not yet returned; waits for one (None only once closed)."""
+        with self._lock:
+            while not self._stopped and (self._newest is None or self._returned == self._newest.index):
+                self._lock.wait(0.25)  # wakes now and then so signals reach the main thread
+            if self._stopped:
+                return None
+            self._returned = self._newest.index
+            return self._newest
 
     def close(self) -> None:
-        self._stopped = True
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
         self._thread.join(timeout=2.0)
-        self._capture.release()
+        if self._capture is not None:
+            self._capture.release()
 
 
 def _open_camera(index: int):
