@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avatar import __version__
-from avatar.empathy import Echo, EmpathyModel, EmpathySettings
+from avatar.empathy import Echo, EmpathyModel, EmpathySettings, Mapping
 from avatar.errors import AvatarError, DisplayError
 from avatar.expression import Expression, ExpressionReader
 from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
 from avatar.logs import DiskFullError, SessionLog, utc_now_iso
 from avatar.pipeline import Prefetcher, Worker
-from avatar.rig import Controls, IdleLife, controls_from_echo
+from avatar.rig import Controls, HeadFollower, IdleLife, controls_from_echo
 from avatar.sources import Frame, Source, open_source
 
 RENDER_FPS = 60
@@ -131,17 +131,22 @@ class Mode:
         """[main] After the last frame, before the logs close (e.g. write a report)."""
 
 
+def check_display(headless: bool) -> None:
+    """Refuse early, in one line, to open a window where there is no display."""
+    if headless or not sys.platform.startswith("linux"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
+        raise DisplayError("no display found to open a window on; use --headless")
+
+
 class Display:
     """A pygame window, or an off-screen surface for --headless (SDL's dummy driver)."""
 
     def __init__(self, size: tuple[int, int], headless: bool, fullscreen: bool = False, title: str = "Mirror avatar"):
         self.headless = headless
+        check_display(headless)
         if headless:
             os.environ["SDL_VIDEODRIVER"] = "dummy"
-        elif sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")
-        ):
-            raise DisplayError("no display found to open a window on; use --headless")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         import pygame
@@ -245,6 +250,7 @@ class MirrorSession:
         self.expression_reader = ExpressionReader()
         self.empathy = EmpathyModel(dataclasses.replace(settings.empathy, seed=settings.seed))
         self.idle = IdleLife(settings.seed)
+        self.head = HeadFollower()
         self.log: SessionLog | None = None
         self.recorder: VideoRecorder | None = None
         self.display: Display | None = None
@@ -266,8 +272,8 @@ class MirrorSession:
         s = self.settings
         from avatar.render import AvatarRenderer
 
+        self.renderer = AvatarRenderer(s.avatar)  # a bad style fails before any window opens
         self.display = Display(s.size, s.headless, s.fullscreen)
-        self.renderer = AvatarRenderer()
         if s.save_video:
             self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
         if s.log_dir is not None:
@@ -330,11 +336,16 @@ class MirrorSession:
             self._event("face_found" if self.faces_present else "face_lost", frame.t_s, faces=reading.faces)
         idle = self.idle.at(frame.t_s)
         primary = reading.primary
-        # Mirror mapping by default: the avatar turns as a mirror image of the person would.
-        yaw = -primary.yaw_deg if primary else 0.0
-        pitch = primary.pitch_deg if primary else 0.0
-        roll = -primary.roll_deg if primary else 0.0
-        controls = controls_from_echo(echo, idle, yaw, pitch, roll)
+        # The head path is tracking, not echo: it follows at once (damped only against jitter).
+        head = self.head.update(
+            frame.t_s,
+            primary.yaw_deg if primary else 0.0,
+            primary.pitch_deg if primary else 0.0,
+            primary.roll_deg if primary else 0.0,
+            present=primary is not None,
+        )
+        mirror = self.empathy.settings.mapping is Mapping.MIRROR
+        controls = controls_from_echo(echo, idle, head.yaw_deg, head.pitch_deg, head.roll_deg, mirror=mirror)
         outcome = FrameOutcome(frame, reading.faces, expression, echo, controls, reading=reading)
         self.mode.after_frame(self, outcome)
         return outcome
@@ -386,6 +397,7 @@ class MirrorSession:
             with SignalGuard():
                 self._open_edges()
                 last_t = self._loop()
+                reason = getattr(self.mode, "end_reason", None) or reason  # a mode may say why it ended (study: protocol complete)
         except StopRequested as stop:
             status, reason = "aborted", stop.reason
         except KeyboardInterrupt:

@@ -200,16 +200,18 @@ def settings_from_args(args: argparse.Namespace):
 def command_run(argv: list[str]) -> int:
     import dataclasses
 
-    from avatar.app import MirrorSession
+    from avatar.app import MirrorSession, check_display
     from avatar.sources import camera_available
+    from avatar.styles import load_style
 
     args = build_run_parser().parse_args(argv)
     settings = settings_from_args(args)
+    notice = None
     if args.source is None and settings.source == "demo":
         if camera_available(0):
             settings = dataclasses.replace(settings, source="camera")
         else:
-            print("notice: no camera found; playing the demo clip instead", file=sys.stderr)
+            notice = "notice: no camera found; playing the demo clip instead"
             # In a window the demo plays at its real speed and loops, like a camera would.
             if not settings.headless:
                 settings = dataclasses.replace(settings, realtime=True, loop=True)
@@ -218,7 +220,14 @@ def command_run(argv: list[str]) -> int:
     from avatar.modes import make_mode
 
     mode, settings = make_mode(args, settings)
-    return MirrorSession(settings, mode=mode).run()
+    # Everything that can be refused is checked before the notice, so an error stays one line.
+    check_display(settings.headless)
+    if settings.avatar is not None:
+        load_style(settings.avatar)
+    session = MirrorSession(settings, mode=mode)
+    if notice:
+        print(notice, file=sys.stderr)
+    return session.run()
 
 
 def command_read(argv: list[str]) -> int:

@@ -42,7 +42,9 @@ class Controls:
 
     def lerp(self, other: Controls, k: float) -> Controls:
         """Interpolate toward `other` (k in 0..1), for rendering between readings."""
-        return Controls(**{f.name: getattr(self, f.name) + (getattr(other, f.name) - getattr(self, f.name)) * k for f in fields(self)})
+        return Controls(
+            **{f.name: getattr(self, f.name) + (getattr(other, f.name) - getattr(self, f.name)) * k for f in fields(self)}
+        )
 
 
 NEUTRAL = Controls()
@@ -63,7 +65,13 @@ class IdleLife:
     backwards (a looping file) the schedule restarts from there.
     """
 
-    def __init__(self, seed: int = 0, blink_interval_s: tuple[float, float] = (2.8, 5.2), blink_duration_s: float = 0.16, double_blink_p: float = 0.12):
+    def __init__(
+        self,
+        seed: int = 0,
+        blink_interval_s: tuple[float, float] = (2.8, 5.2),
+        blink_duration_s: float = 0.16,
+        double_blink_p: float = 0.12,
+    ):
         self._rng = random.Random(f"idle-{seed}")
         self.blink_interval_s = blink_interval_s
         self.blink_duration_s = blink_duration_s
@@ -128,28 +136,31 @@ class HeadFollower:
         self._pose = HeadPose()
         self._last_t: float | None = None
 
-    def update(self, t_s: float, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0, present: bool = True) -> HeadPose:
+    def update(
+        self, t_s: float, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0, present: bool = True
+    ) -> HeadPose:
         dt = 0.0 if self._last_t is None else max(0.0, t_s - self._last_t)
         first = self._last_t is None
         self._last_t = t_s
         target = (yaw_deg, pitch_deg, roll_deg) if present else (0.0, 0.0, 0.0)
-        target = tuple(_clamp(v, -lim, lim) for v, lim in zip(target, HEAD_LIMITS_DEG))
+        target = tuple(_clamp(v, -lim, lim) for v, lim in zip(target, HEAD_LIMITS_DEG, strict=True))
         if first and present:
             alpha = 1.0
         else:
             tau = self.tau_s if present else self.rest_tau_s
             alpha = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
         cur = (self._pose.yaw_deg, self._pose.pitch_deg, self._pose.roll_deg)
-        self._pose = HeadPose(*(c + alpha * (g - c) for c, g in zip(cur, target)))
+        self._pose = HeadPose(*(c + alpha * (g - c) for c, g in zip(cur, target, strict=True)))
         return self._pose
 
 
 # How the echo moves the face. Weights are per unit of echo (0..1); the renderer's style gains
 # scale them again per style. Smile follows the Duchenne pattern (AU12 corners + AU6 cheeks, which
 # narrow the eyes from below); a wince is answered with concern (AU1 inner brows, AU24 lip press,
-# a small AU7 squint), not copied as pain.
-SMILE_SQUINT = 0.28
+# a small AU7 squint), and the softened wince the echo shows adds only a little squint and press.
+SMILE_SQUINT = 0.22
 CONCERN_SQUINT = 0.18
+WINCE_SQUINT = 0.15
 CONCERN_CORNERS_DOWN = 0.3
 
 
@@ -159,43 +170,48 @@ def controls_from_echo(
     head_yaw_deg: float = 0.0,
     head_pitch_deg: float = 0.0,
     head_roll_deg: float = 0.0,
-    mirror: bool = True,
+    mirror: bool | None = None,
 ) -> Controls:
     """Echo + idle life + the person's head pose -> the avatar's controls (pure; every control in range).
 
     Smile: corners up, cheeks raised, eyes narrowed. Wince: answered with concern, not copied.
     The head pose is the person's (face.py convention: +yaw to their left, +roll to their right
-    shoulder). `mirror` (default) moves the avatar like the person's reflection; anatomical
-    (`mirror=False`) turns it to its own left when the person turns to theirs.
+    shoulder), already damped (HeadFollower). `mirror` True moves the avatar like the person's
+    reflection; False (anatomical) turns it to its own left when the person turns to theirs;
+    None takes the echo's own `mirror` (True if it has none).
     """
+    if mirror is None:
+        mirror = bool(getattr(echo, "mirror", True))
     smile = _clamp(float(echo.smile), 0.0, 1.0)
+    wince = _clamp(float(echo.wince), 0.0, 1.0)
     concern = _clamp(float(getattr(echo, "concern", echo.wince)), 0.0, 1.0)
     # Concern softens the smile rather than fighting it: a warm, worried face, not a grimace.
-    corners = smile * (1.0 - 0.5 * concern) - CONCERN_CORNERS_DOWN * concern
-    squint = SMILE_SQUINT * smile + CONCERN_SQUINT * concern
+    corners = smile * (1.0 - 0.5 * concern) - CONCERN_CORNERS_DOWN * concern - 0.15 * wince
+    squint = SMILE_SQUINT * smile + CONCERN_SQUINT * concern + WINCE_SQUINT * wince
     blink = _clamp(float(idle.blink), 0.0, 1.0)
     lid = _clamp(max(squint, blink), 0.0, 1.0)
     open_smile = _clamp((smile - 0.45) / 0.55, 0.0, 1.0) * (1.0 - concern)  # the mouth opens in a broad smile
     side = -1.0 if mirror else 1.0
+    roll = float(head_roll_deg) + float(getattr(echo, "smile_roll_deg", 0.0))
     yaw_lim, pitch_lim, roll_lim = HEAD_LIMITS_DEG
     return Controls(
         mouth_corner_left=_clamp(corners, -1.0, 1.0),
         mouth_corner_right=_clamp(corners, -1.0, 1.0),
         upper_lip=_clamp(0.5 * open_smile, 0.0, 1.0),
         lower_lip=_clamp(0.7 * open_smile, 0.0, 1.0),
-        lip_press=_clamp(0.8 * concern, 0.0, 1.0),
+        lip_press=_clamp(0.8 * concern + 0.3 * wince, 0.0, 1.0),
         jaw_open=_clamp(0.35 * open_smile, 0.0, 1.0),
-        brow_inner_left=_clamp(0.15 * smile + 0.95 * concern, -1.0, 1.0),
-        brow_inner_right=_clamp(0.15 * smile + 0.95 * concern, -1.0, 1.0),
-        brow_outer_left=_clamp(0.2 * smile - 0.35 * concern, -1.0, 1.0),
-        brow_outer_right=_clamp(0.2 * smile - 0.35 * concern, -1.0, 1.0),
+        brow_inner_left=_clamp(0.15 * smile + 0.95 * concern - 0.2 * wince, -1.0, 1.0),
+        brow_inner_right=_clamp(0.15 * smile + 0.95 * concern - 0.2 * wince, -1.0, 1.0),
+        brow_outer_left=_clamp(0.2 * smile - 0.35 * concern - 0.1 * wince, -1.0, 1.0),
+        brow_outer_right=_clamp(0.2 * smile - 0.35 * concern - 0.1 * wince, -1.0, 1.0),
         lid_left=lid,
         lid_right=lid,
         gaze_x=_clamp(float(idle.gaze_x), -1.0, 1.0),
         gaze_y=_clamp(float(idle.gaze_y), -1.0, 1.0),
         head_yaw_deg=_clamp(side * float(head_yaw_deg), -yaw_lim, yaw_lim),
         head_pitch_deg=_clamp(float(head_pitch_deg), -pitch_lim, pitch_lim),
-        head_roll_deg=_clamp(side * float(head_roll_deg), -roll_lim, roll_lim),
+        head_roll_deg=_clamp(side * roll, -roll_lim, roll_lim),
         cheek_left=_clamp(smile, 0.0, 1.0),
         cheek_right=_clamp(smile, 0.0, 1.0),
         breath=_clamp(float(idle.breath), -1.0, 1.0),
