@@ -20,7 +20,7 @@ from avatar.empathy import Echo, EmpathyModel, EmpathySettings, Mapping
 from avatar.errors import AvatarError, DisplayError
 from avatar.expression import Expression, ExpressionReader
 from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
-from avatar.logs import DiskFullError, SessionLog, utc_now_iso
+from avatar.logs import FRAME_COLUMNS, DiskFullError, SessionLog, utc_now_iso
 from avatar.pipeline import Prefetcher, Worker
 from avatar.rig import Controls, HeadFollower, IdleLife, controls_from_echo
 from avatar.sources import Frame, Source, open_source
@@ -51,6 +51,7 @@ class RunSettings:
     avatar: str | None = None  # style name or path; None for the default style
     calibrate_s: float = 0.0
     debug: bool = False
+    lsl: bool = False
 
     def to_json(self) -> dict:
         def plain(value):
@@ -252,6 +253,8 @@ class MirrorSession:
         self.idle = IdleLife(settings.seed)
         self.head = HeadFollower()
         self.log: SessionLog | None = None
+        self.lsl = None  # LslStreams with --lsl
+        self.lsl_markers = None  # MarkerListener with --lsl
         self.recorder: VideoRecorder | None = None
         self.display: Display | None = None
         self.renderer = None
@@ -276,15 +279,26 @@ class MirrorSession:
         self.display = Display(s.size, s.headless, s.fullscreen)
         if s.save_video:
             self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
+        # Later stages add their own columns after the contract's twelve, in pipeline order.
+        extra = (
+            tuple(getattr(Expression, "LOG_FIELDS", ()))
+            + tuple(getattr(Echo, "LOG_FIELDS", ()))
+            + tuple(self.mode.extra_columns())
+        )
+        if s.lsl:
+            from avatar.lsl import IRREGULAR_RATE, LslStreams, MarkerListener, default_source_id, streamed_channels
+
+            rate = self.source.fps if (self.source.is_live or s.realtime) else IRREGULAR_RATE
+            self.lsl = LslStreams(
+                streamed_channels(FRAME_COLUMNS + extra),
+                default_source_id(),
+                rate,
+                metadata={"mode": self.mode.name, "source": self.source.description, "condition": s.empathy.condition.value},
+            )
+            self.lsl_markers = MarkerListener()
         if s.log_dir is not None:
             stem = Path(self.source.description).stem if self.source.kind != "camera" else self.source.description
             name = self.mode.session_name(self) or f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
-            # Later stages add their own columns after the contract's twelve, in pipeline order.
-            extra = (
-                tuple(getattr(Expression, "LOG_FIELDS", ()))
-                + tuple(getattr(Echo, "LOG_FIELDS", ()))
-                + tuple(self.mode.extra_columns())
-            )
             self.log = SessionLog.create(s.log_dir, name, extra_columns=extra)
             self.session_info = {
                 "version": __version__,
@@ -299,12 +313,14 @@ class MirrorSession:
             }
             self.session_info.update(self.mode.session_info(self))
             self.log.write_session(self.session_info)
-            self.log.event("session_start", 0.0, source=self.source.description, version=__version__, mode=self.mode.name)
+        self._event("session_start", 0.0, source=self.source.description, version=__version__, mode=self.mode.name)
         self.mode.on_start(self)
 
     def _event(self, type_: str, t_s: float, **fields) -> None:
         if self.log is not None:
             self.log.event(type_, t_s, **fields)
+        if self.lsl is not None:
+            self.lsl.push_marker(type_, {"t": t_s, **fields})
 
     # -- one frame --------------------------------------------------------------------------
 
@@ -365,7 +381,7 @@ class MirrorSession:
             self.renderer.draw(self.display.surface, controls)
 
     def write_logs(self, outcome: FrameOutcome, latency_ms: float) -> None:
-        if self.log is None:
+        if self.log is None and self.lsl is None:
             return
         e, x = outcome.echo, outcome.expression
         row = {
@@ -386,7 +402,16 @@ class MirrorSession:
         for stage_result in (x, e):
             if hasattr(stage_result, "log_values"):
                 row.update(zip(type(stage_result).LOG_FIELDS, stage_result.log_values()))
-        self.log.frame(row)
+        if self.log is not None:
+            self.log.frame(row)
+        if self.lsl is not None:
+            self.lsl.push_frame(row, timestamp=self.lsl.clock_at_perf(outcome.frame.capture_perf))
+
+    def poll_lab_markers(self, t_s: float) -> None:
+        """Markers a lab sends over LSL become `marker` events."""
+        if self.lsl_markers is not None:
+            for text in self.lsl_markers.poll():
+                self._event("marker", t_s, source="lsl", label=text)
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -471,6 +496,7 @@ class MirrorSession:
         try:
             for frame in self._frames():
                 self._watch_camera(frame.t_s)
+                self.poll_lab_markers(frame.t_s)
                 outcome = self.process_safely(frame)
                 if outcome is None:
                     continue
@@ -536,10 +562,13 @@ class MirrorSession:
                     continue
                 k = min(1.0, (time.perf_counter() - arrived) / interval)
                 controls = current.controls if previous is None else previous.controls.lerp(current.controls, k)
+                for skipped in fresh[:-1]:  # the window drew fewer frames than were read: log them all
+                    self.write_logs(skipped, (time.perf_counter() - skipped.frame.capture_perf) * 1000.0)
                 if fresh:
                     self._present(current, controls)
                 else:
                     self.draw(controls, current)
+                self.poll_lab_markers(last_t)
                 self.display.present()
                 self.fps_estimate = clock.get_fps()
                 if done.is_set() and not fresh and k >= 1.0:
@@ -591,6 +620,15 @@ class MirrorSession:
                 self.mode.on_end(self, status, reason)
             except Exception as exc:  # a failed report must not lose the session's closing lines
                 self.notices.append(f"{self.mode.name} mode could not finish: {type(exc).__name__}: {exc}")
+            if self.lsl is not None:
+                try:
+                    if status == "aborted":
+                        self.lsl.push_marker("aborted", {"t": last_t, "reason": reason})
+                    self.lsl.push_marker("session_end", {"t": last_t, "status": status, "reason": reason})
+                finally:
+                    if self.lsl_markers is not None:
+                        self.lsl_markers.close()
+                    self.lsl.close()
             if self.log is not None:
                 try:
                     if status == "aborted":

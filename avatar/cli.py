@@ -139,6 +139,7 @@ def build_run_parser() -> argparse.ArgumentParser:
     out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
     out.add_argument("--screenshot-at", type=_positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
+    out.add_argument("--lsl", action="store_true", help="stream channels and events over Lab Streaming Layer (local network)")
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
     from avatar.modes import add_arguments as add_mode_arguments
 
@@ -194,6 +195,7 @@ def settings_from_args(args: argparse.Namespace):
         avatar=pick(args.avatar, "avatar", None),
         calibrate_s=args.calibrate or 0.0,
         debug=args.debug,
+        lsl=args.lsl,
     )
 
 
@@ -245,6 +247,24 @@ def command_read(argv: list[str]) -> int:
     return EXIT_ERROR if failures else 0
 
 
+def command_evaluate(argv: list[str]) -> int:
+    from avatar.evaluate import evaluate, format_report, load_labels
+
+    parser = _Parser(prog="python -m avatar evaluate", description="Read a labelled still set; print a confusion table and channel statistics.")
+    parser.add_argument("dir", type=Path, help="folder the labelled paths are relative to")
+    parser.add_argument("--labels", type=Path, help="CSV with columns path,label (default: DIR/labels.csv)")
+    parser.add_argument("--json", action="store_true", help="print the same as one JSON object")
+    parser.add_argument("--model", help="face_landmarker.task to use")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.dir.is_dir():
+        raise CliError(f"not a folder: {args.dir}")
+    items = load_labels(args.labels or args.dir / "labels.csv", args.dir)
+    result = evaluate(items, model=args.model, progress=sys.stderr.isatty() or len(items) > 1)
+    print(json.dumps(result.to_json()) if args.json else format_report(result), flush=True)
+    return EXIT_ERROR if result.errors else 0
+
+
 def command_styles(argv: list[str]) -> int:
     from avatar.styles import list_styles
 
@@ -254,7 +274,7 @@ def command_styles(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "read": command_read, "styles": command_styles}
+COMMANDS = {"run": command_run, "read": command_read, "styles": command_styles, "evaluate": command_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:
