@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import deque
 import signal
 import sys
 import threading
@@ -52,6 +53,9 @@ class RunSettings:
     calibrate_s: float = 0.0
     debug: bool = False
     lsl: bool = False
+    chat: object = None  # avatar.chat.ChatSettings when typing to the avatar is on, else None
+    chat_opens_on_typing: bool = False  # --chat: any letter opens the text line (else Enter does)
+    speak: bool = False
 
     def to_json(self) -> dict:
         def plain(value):
@@ -253,6 +257,11 @@ class MirrorSession:
         self.idle = IdleLife(settings.seed)
         self.head = HeadFollower()
         self.log: SessionLog | None = None
+        self.chat = None  # ChatController in a window with chat on
+        self.text_input = None
+        self.speaker = None
+        self.chat_load = 0.0  # what answering a chat adds to the model's load, set by the window
+        self.face_history = deque(maxlen=240)  # (t_s, Expression) for the chat's face context
         self.lsl = None  # LslStreams with --lsl
         self.lsl_markers = None  # MarkerListener with --lsl
         self.recorder: VideoRecorder | None = None
@@ -313,6 +322,16 @@ class MirrorSession:
             }
             self.session_info.update(self.mode.session_info(self))
             self.log.write_session(self.session_info)
+        if s.chat is not None and not s.headless:
+            from avatar.chat import ChatController, TextInput
+
+            self.chat = ChatController(s.chat)
+            # Plain letters stay shortcuts (f, h, q) unless --chat asks that typing opens the line.
+            self.text_input = TextInput(opens_on_typing=s.chat_opens_on_typing)
+            if s.speak:
+                from avatar.chat import Speaker
+
+                self.speaker = Speaker()
         self._event("session_start", 0.0, source=self.source.description, version=__version__, mode=self.mode.name)
         self.mode.on_start(self)
 
@@ -343,7 +362,8 @@ class MirrorSession:
         rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
         reading = self.reader.read(rgb, frame.t_s)
         expression = self.expression_reader.read(reading, frame.t_s)
-        echo = self.empathy.step(frame.t_s, expression, faces=reading.faces)
+        echo = self.empathy.step(frame.t_s, expression, faces=reading.faces, extra_load=self.chat_load)
+        self.face_history.append((frame.t_s, expression))
         for event in self.empathy.pop_events():
             event = dict(event)
             self._event(event.pop("type"), frame.t_s, **event)
@@ -367,6 +387,9 @@ class MirrorSession:
         return outcome
 
     def draw(self, controls: Controls, outcome: FrameOutcome | None = None) -> None:
+        bubble, mouth = self._chat_tick(outcome.frame.t_s if outcome is not None else 0.0)
+        if mouth > 0:  # the avatar "speaks" its reply
+            controls = dataclasses.replace(controls, jaw_open=max(controls.jaw_open, 0.6 * mouth))
         if self.mode.draw(self, self.display.surface, outcome, controls):
             return
         status = None
@@ -375,10 +398,10 @@ class MirrorSession:
             status = f"{self.source.description}  faces {faces}  {self.fps_estimate:4.1f} fps  {self.last_latency_ms:3.0f} ms"
             if self.camera_lost:
                 status = f"looking for the camera...  {status}"
-        try:
-            self.renderer.draw(self.display.surface, controls, status=status)
-        except TypeError:  # a renderer without a status line
-            self.renderer.draw(self.display.surface, controls)
+        caption = None
+        if self.text_input is not None and self.text_input.active:
+            caption = f"> {self.text_input.text}_"
+        self.renderer.draw(self.display.surface, controls, status=status, bubble=bubble, caption=caption)
 
     def write_logs(self, outcome: FrameOutcome, latency_ms: float) -> None:
         if self.log is None and self.lsl is None:
@@ -584,6 +607,32 @@ class MirrorSession:
         self._finish_screenshot()
         return last_t
 
+    def _send_chat(self, text: str) -> None:
+        from avatar.chat import FaceContext
+
+        samples = list(self.face_history)
+        t_s = samples[-1][0] if samples else 0.0
+        context = FaceContext.from_expressions(samples, self.empathy.familiarity, window_s=3.0)
+        self.chat.submit(text, context)
+        self._flush_chat_events(t_s)
+
+    def _flush_chat_events(self, t_s: float) -> None:
+        for event in self.chat.pop_events():
+            event = dict(event)
+            self._event(event.pop("type"), t_s, **event)
+
+    def _chat_tick(self, t_s: float):
+        """Once per drawn frame in a window: the reply's progress, the extra load, the mouth."""
+        if self.chat is None:
+            return None, 0.0
+        now = time.monotonic()
+        reply = self.chat.poll(now)
+        if reply is not None and self.speaker is not None:
+            self.speaker.say(reply.text)
+        self._flush_chat_events(t_s)
+        self.chat_load = float(self.chat.load_extra(now))
+        return self.chat.speaking_text(now) or None, float(self.chat.mouth_open(now))
+
     def _watch_camera(self, t_s: float) -> None:
         """Log a camera that drops out or comes back; the window shows the lost state meanwhile."""
         drain = getattr(self.source, "drain_state_changes", None)
@@ -604,6 +653,11 @@ class MirrorSession:
             if event.type == pygame.QUIT:
                 raise StopRequested("window closed")
             if event.type == pygame.KEYDOWN:
+                if self.text_input is not None and self.text_input.wants(event.key, getattr(event, "unicode", "")):
+                    sent = self.text_input.feed(event)
+                    if sent:
+                        self._send_chat(sent)
+                    continue
                 if self.mode.on_key(self, event):
                     continue
                 if event.key in (pygame.K_ESCAPE, pygame.K_q):
@@ -620,6 +674,10 @@ class MirrorSession:
                 self.mode.on_end(self, status, reason)
             except Exception as exc:  # a failed report must not lose the session's closing lines
                 self.notices.append(f"{self.mode.name} mode could not finish: {type(exc).__name__}: {exc}")
+            if self.chat is not None:
+                self.chat.close()
+            if self.speaker is not None:
+                self.speaker.close()
             if self.lsl is not None:
                 try:
                     if status == "aborted":

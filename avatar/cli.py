@@ -21,7 +21,6 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 from avatar import __version__  # noqa: E402
 from avatar.errors import AvatarError, ConfigError  # noqa: E402
 
-SUBCOMMANDS = ("run", "read", "styles")
 EXIT_USAGE = 2
 EXIT_ERROR = 1
 
@@ -141,9 +140,11 @@ def build_run_parser() -> argparse.ArgumentParser:
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
     out.add_argument("--lsl", action="store_true", help="stream channels and events over Lab Streaming Layer (local network)")
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
+    from avatar.chat import add_chat_arguments
     from avatar.modes import add_arguments as add_mode_arguments
 
     add_mode_arguments(parser, _choice)
+    add_chat_arguments(parser)
     out.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -196,7 +197,21 @@ def settings_from_args(args: argparse.Namespace):
         calibrate_s=args.calibrate or 0.0,
         debug=args.debug,
         lsl=args.lsl,
+        chat=_chat_settings(args, log_dir),
+        chat_opens_on_typing=bool(args.chat),
+        speak=bool(args.speak),
     )
+
+
+def _chat_settings(args: argparse.Namespace, log_dir):
+    from avatar.chat import chat_settings_from_args
+    from avatar.modes import ModeName
+
+    # Typed text is logged only with --log-dir, and never in exhibit mode (privacy).
+    exhibit = getattr(args, "mode", None) is ModeName.EXHIBIT
+    enabled = bool(args.chat) or not exhibit
+    settings = chat_settings_from_args(args, log_text=log_dir is not None and not exhibit)
+    return settings if enabled else None
 
 
 def command_run(argv: list[str]) -> int:
@@ -274,7 +289,33 @@ def command_styles(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "read": command_read, "styles": command_styles, "evaluate": command_evaluate}
+def command_chat(argv: list[str]) -> int:
+    from avatar.chat import command_chat as chat
+
+    return chat(argv)
+
+
+def command_bench(argv: list[str]) -> int:
+    from avatar.bench import command_bench as bench
+
+    return bench(argv)
+
+
+def command_report(argv: list[str]) -> int:
+    from avatar.report import command_report as report
+
+    return report(argv)
+
+
+COMMANDS = {
+    "run": command_run,
+    "read": command_read,
+    "styles": command_styles,
+    "evaluate": command_evaluate,
+    "chat": command_chat,
+    "bench": command_bench,
+    "report": command_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
