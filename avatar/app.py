@@ -252,7 +252,7 @@ class MirrorSession:
         self.model_file = resolve_model(settings.model)
         self.source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
         self.reader = FaceReader(FaceReaderOptions(running_mode=RunningMode.VIDEO), model=self.model_file)
-        self.expression_reader = ExpressionReader()
+        self.expression_reader = ExpressionReader(calibrate_s=settings.calibrate_s)
         self.empathy = EmpathyModel(dataclasses.replace(settings.empathy, seed=settings.seed))
         self.idle = IdleLife(settings.seed)
         self.head = HeadFollower()
@@ -399,6 +399,8 @@ class MirrorSession:
             if self.camera_lost:
                 status = f"looking for the camera...  {status}"
         caption = None
+        if outcome is not None and outcome.frame.t_s < self.settings.calibrate_s:
+            caption = f"Please hold a relaxed, neutral face ({self.settings.calibrate_s - outcome.frame.t_s:.0f} s)"
         if self.text_input is not None and self.text_input.active:
             caption = f"> {self.text_input.text}_"
         self.renderer.draw(self.display.surface, controls, status=status, bubble=bubble, caption=caption)

@@ -1,22 +1,93 @@
 """Expression channels: FaceReading -> Expression (smile, wince, ... in 0-1, head pose in degrees).
 
 The third stage. `channels_from_blendshapes` is pure; `ExpressionReader` owns the state that
-persists across frames (baseline, smoothing, dropout hold).
+persists across frames (the personal neutral baseline, One Euro smoothing, the dropout hold).
+Formulas, sources and known failure cases: docs/channels.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading
 from avatar.face import Blendshape as B
-from avatar.face import FaceReading
+from avatar.filters import OneEuroFilter, OneEuroSettings
+
+# --- The population neutral face ------------------------------------------------------------
+#
+# What MediaPipe's blendshapes read on a relaxed face, for a still (no history) and as the prior
+# of the personal baseline. Chosen as round, deliberately low values near the resting readings
+# we measured (the neutral warp of assets/media/astronaut.png and the relaxed faces of the group
+# photo) and those reported for OpenSeeFace/ARKit at rest: too high a value would eat a real,
+# faint expression, too low only lets a little resting tone through. See docs/channels.md.
+POPULATION_NEUTRAL: dict[B, float] = {
+    B.browDownLeft: 0.05,
+    B.browDownRight: 0.05,
+    B.browInnerUp: 0.08,
+    B.browOuterUpLeft: 0.10,
+    B.browOuterUpRight: 0.10,
+    B.eyeBlinkLeft: 0.10,
+    B.eyeBlinkRight: 0.10,
+    B.eyeSquintLeft: 0.12,
+    B.eyeSquintRight: 0.12,
+    B.eyeWideLeft: 0.03,
+    B.eyeWideRight: 0.03,
+    B.jawOpen: 0.04,
+    B.mouthFrownLeft: 0.02,
+    B.mouthFrownRight: 0.02,
+    B.mouthSmileLeft: 0.05,
+    B.mouthSmileRight: 0.05,
+    B.mouthUpperUpLeft: 0.05,
+    B.mouthUpperUpRight: 0.05,
+    B.noseSneerLeft: 0.0,
+    B.noseSneerRight: 0.0,
+}
+
+# The most a personal baseline may subtract per blendshape: a person who smiles or frowns all the
+# time must still read as smiling or frowning (the baseline may not eat a sustained expression).
+BASELINE_CAP: dict[B, float] = {
+    B.mouthSmileLeft: 0.25,
+    B.mouthSmileRight: 0.25,
+    B.browDownLeft: 0.25,
+    B.browDownRight: 0.25,
+    B.eyeSquintLeft: 0.35,
+    B.eyeSquintRight: 0.35,
+    B.mouthUpperUpLeft: 0.25,
+    B.mouthUpperUpRight: 0.25,
+    B.jawOpen: 0.15,
+    B.eyeBlinkLeft: 0.35,
+    B.eyeBlinkRight: 0.35,
+}
+DEFAULT_CAP = 0.30
+
+
+def _vector(table: dict[B, float], default: float = 0.0) -> np.ndarray:
+    v = np.full(BLENDSHAPE_COUNT, default, dtype=np.float64)
+    for shape, value in table.items():
+        v[shape] = value
+    return v
+
+
+POPULATION_BASELINE = _vector(POPULATION_NEUTRAL)
+BASELINE_CAP_VECTOR = _vector(BASELINE_CAP, DEFAULT_CAP)
+
+
+# --- The result type ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Expression:
-    """The channels of one frame. `present` is False when no face was read (the log leaves them empty)."""
+    """The channels of one frame. `present` is False when no face was read (the log leaves them empty).
+
+    During a short dropout `present` stays False but `held` (1 -> 0) says the channel values are the
+    last reading, held and fading; a stage that wants the hold uses `smile`/`wince` as they are
+    (they are 0 when fully absent), one that does not checks `present`.
+    """
 
     present: bool
     smile: float = 0.0
@@ -24,59 +95,443 @@ class Expression:
     yaw_deg: float = 0.0
     pitch_deg: float = 0.0
     roll_deg: float = 0.0
+    duchenne: float = 0.0  # how much of the smile comes with eye narrowing (AU6/7), 0-1
+    surprise: float = 0.0
+    frown: float = 0.0
+    mouth_open: float = 0.0
+    blink_left: float = 0.0  # the person's own left eye
+    blink_right: float = 0.0
+    face_x: float = 0.0  # face centre in the frame, 0-1 from the left
+    face_y: float = 0.0  # 0-1 from the top
+    face_size: float = 0.0  # larger side of the face box, a fraction of the frame
+    confidence: float = 0.0  # how far the reading can be trusted: presence, size, pose
+    held: float = 0.0  # 1 while a lost face's last reading is held, fading to 0
+
+    LOG_FIELDS = (
+        "smile_duchenne",
+        "surprise",
+        "frown",
+        "mouth_open",
+        "blink_left",
+        "blink_right",
+        "yaw",
+        "pitch",
+        "roll",
+        "face_x",
+        "face_y",
+        "face_size",
+        "confidence",
+        "held",
+    )
 
     @staticmethod
     def absent() -> Expression:
         return Expression(present=False)
 
+    def log_values(self) -> tuple:
+        """Values for LOG_FIELDS; None (an empty cell) for every channel when no face was read."""
+        held = round(self.held, 4)
+        if not self.present:
+            return (None,) * (len(self.LOG_FIELDS) - 1) + (held,)
+        return (
+            self.duchenne,
+            self.surprise,
+            self.frown,
+            self.mouth_open,
+            self.blink_left,
+            self.blink_right,
+            self.yaw_deg,
+            self.pitch_deg,
+            self.roll_deg,
+            self.face_x,
+            self.face_y,
+            self.face_size,
+            self.confidence,
+            held,
+        )
+
+    def channels(self) -> dict[str, float]:
+        """The 0-1 and pose channels by name (for `read`, `evaluate` and plots)."""
+        return {name: getattr(self, name) for name in CHANNEL_NAMES}
+
+
+CHANNEL_NAMES = (
+    "smile",
+    "duchenne",
+    "wince",
+    "surprise",
+    "frown",
+    "mouth_open",
+    "blink_left",
+    "blink_right",
+    "yaw_deg",
+    "pitch_deg",
+    "roll_deg",
+    "face_x",
+    "face_y",
+    "face_size",
+    "confidence",
+)
+UNIT_CHANNELS = ("smile", "duchenne", "wince", "surprise", "frown", "mouth_open", "blink_left", "blink_right")
+
+
+# --- Pure channel formulas -------------------------------------------------------------------
+
 
 def _clip01(x: float) -> float:
+    if x != x:  # NaN
+        return 0.0
     return float(min(1.0, max(0.0, x)))
 
 
-def _mean(b: np.ndarray, *shapes: B) -> float:
-    return float(np.mean([b[s] for s in shapes]))
+def _mean(a: np.ndarray, *shapes: B) -> float:
+    return float(np.mean([a[s] for s in shapes]))
 
 
-def smile_score(b: np.ndarray) -> float:
-    """AU12, the lip-corner pull."""
-    return _clip01(_mean(b, B.mouthSmileLeft, B.mouthSmileRight))
+def sanitize(blendshapes: np.ndarray) -> np.ndarray:
+    """A (52,) float64 copy in 0-1 (NaN -> 0); never the caller's array."""
+    b = np.array(blendshapes, dtype=np.float64, copy=True).reshape(-1)[:BLENDSHAPE_COUNT]
+    if b.size < BLENDSHAPE_COUNT:
+        b = np.pad(b, (0, BLENDSHAPE_COUNT - b.size))
+    return np.clip(np.nan_to_num(b, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
 
-def wince_score(b: np.ndarray) -> float:
+def above_baseline(blendshapes: np.ndarray, baseline: np.ndarray = POPULATION_BASELINE) -> np.ndarray:
+    """Each blendshape's movement above the neutral face, rescaled so 1 stays 1: (b - n) / (1 - n)."""
+    b = sanitize(blendshapes)
+    n = np.clip(np.asarray(baseline, dtype=np.float64), 0.0, 0.9)
+    return np.clip((b - n) / (1.0 - n), 0.0, 1.0)
+
+
+def smile_curve(lip_pull: float) -> float:
+    """The lip-corner pull (above neutral) -> smile 0-1.
+
+    A dead zone of 0.06 (resting tone and the residue other expressions leave), then a saturating
+    curve with a scale of 0.22: a raw mouthSmile of 0.3 reads 0.6, 0.5 reads 0.85, 0.9 reads 0.97.
+    Monotonic, so it keeps the rank order of the raw value (what a correlation with a "happy" score needs).
+    """
+    x = max(0.0, lip_pull - 0.06)
+    return _clip01(1.0 - math.exp(-x / 0.22))
+
+
+def smile_score(a: np.ndarray) -> float:
+    """AU12, the lip-corner pull, on blendshapes above neutral; mildly discounted by a hard frown.
+
+    A strong brow lowerer (AU4) with a lip-corner pull is a grimace more often than a smile, so
+    the smile loses up to half its value as browDown rises past 0.3.
+    """
+    pull = _mean(a, B.mouthSmileLeft, B.mouthSmileRight)
+    brow = _mean(a, B.browDownLeft, B.browDownRight)
+    return _clip01(smile_curve(pull) * (1.0 - 0.5 * _clip01((brow - 0.3) / 0.3)))
+
+
+def duchenne_score(a: np.ndarray, smile: float) -> float:
+    """AU6 + AU12: the smile's share that comes with eye narrowing (cheekSquint is ~0 in MediaPipe,
+    so eyeSquint, AU7, stands in for the cheek raiser)."""
+    squint = _mean(a, B.eyeSquintLeft, B.eyeSquintRight)
+    return _clip01(smile * _clip01(squint / 0.15))
+
+
+def wince_score(a: np.ndarray, smile: float | None = None) -> float:
     """A PSPI-like pain score, gated by the brow lowerer and discounted by smile.
 
     PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43. A broad smile raises eyeSquint (AU7)
-    and mouthUpperUp (AU10) too, so those terms count only as far as the brows are lowered
-    (AU4 is what a smile lacks) and are discounted by the smile (SCIENCE.md, "the trap").
+    and mouthUpperUp (AU10) too, so the lid and eye-closing terms count only as far as the brows
+    are lowered (AU4 is what a smile lacks), and the whole score is discounted by (1 - smile)^2
+    (SCIENCE.md, "the trap"). The nose/lip term is ungated so a disgust face without brow
+    lowering still reads a little.
     """
-    brow_lower = _mean(b, B.browDownLeft, B.browDownRight)
-    lid_tighten = _mean(b, B.eyeSquintLeft, B.eyeSquintRight)
-    nose_lip = max(_mean(b, B.noseSneerLeft, B.noseSneerRight) * 4.0, _mean(b, B.mouthUpperUpLeft, B.mouthUpperUpRight))
-    eye_close = _mean(b, B.eyeBlinkLeft, B.eyeBlinkRight)
-    smile = smile_score(b)
-    gate = _clip01((brow_lower - 0.05) / 0.35)
-    raw = 0.45 * brow_lower / 0.5 + gate * (0.35 * lid_tighten + 0.2 * nose_lip + 0.15 * eye_close)
+    if smile is None:
+        smile = smile_score(a)
+    brow = _mean(a, B.browDownLeft, B.browDownRight)
+    lid = _clip01(_mean(a, B.eyeSquintLeft, B.eyeSquintRight) / 0.4)
+    # noseSneer rarely exceeds 0.05 in MediaPipe, so it is scaled up before it competes with AU10.
+    nose_lip = _clip01(max(4.0 * _mean(a, B.noseSneerLeft, B.noseSneerRight), _mean(a, B.mouthUpperUpLeft, B.mouthUpperUpRight)) / 0.4)
+    eyes_closed = _clip01(_mean(a, B.eyeBlinkLeft, B.eyeBlinkRight) / 0.6)
+    gate = _clip01((brow - 0.02) / 0.10)
+    raw = 0.45 * _clip01(brow / 0.25) + gate * (0.30 * lid + 0.10 * eyes_closed) + 0.15 * nose_lip
     return _clip01(raw * (1.0 - smile) ** 2)
 
 
-def channels_from_reading(reading: FaceReading) -> Expression:
-    face = reading.primary
-    if face is None:
-        return Expression.absent()
-    b = face.blendshapes
+def surprise_score(a: np.ndarray) -> float:
+    """Brows up (AU1+AU2) with eyes wide (AU5) or the jaw dropped (AU26); brows must be up.
+
+    Raised brows alone count only a quarter; lowered brows or closing eyes cancel it.
+    """
+    # Both the inner (AU1) and the outer (AU2) raise: the inner one alone is the sad brow.
+    brows_up = _clip01(min(a[B.browInnerUp], _mean(a, B.browOuterUpLeft, B.browOuterUpRight)) / 0.35)
+    eyes_wide = _clip01(_mean(a, B.eyeWideLeft, B.eyeWideRight) / 0.15)
+    jaw = _clip01(a[B.jawOpen] / 0.35)
+    brow_down = _clip01(_mean(a, B.browDownLeft, B.browDownRight) / 0.3)
+    eyes_closing = _clip01(_mean(a, B.eyeBlinkLeft, B.eyeBlinkRight) / 0.6)
+    return _clip01(brows_up * (0.25 + 0.75 * max(eyes_wide, jaw)) * (1.0 - brow_down) * (1.0 - 0.5 * eyes_closing))
+
+
+def frown_score(a: np.ndarray, smile: float) -> float:
+    """Lip-corner depression (AU15) and brow lowering (AU4), not while smiling."""
+    corners = _clip01(_mean(a, B.mouthFrownLeft, B.mouthFrownRight) / 0.3)
+    brow = _clip01(_mean(a, B.browDownLeft, B.browDownRight) / 0.3)
+    return _clip01((0.6 * corners + 0.4 * brow) * (1.0 - smile))
+
+
+def mouth_open_score(a: np.ndarray) -> float:
+    """AU26/27, the jaw drop: a wide-open mouth reads jawOpen about 0.5-0.7."""
+    return _clip01(a[B.jawOpen] / 0.55)
+
+
+def blink_score(a: np.ndarray, shape: B) -> float:
+    """AU45 for one eye: a closed eye reads eyeBlink about 0.6 or more above its resting value."""
+    return _clip01(a[shape] / 0.55)
+
+
+def confidence_score(face: Face) -> float:
+    """Presence times size times pose: a face under 4 % of the frame, or turned past 20 degrees,
+    is read less reliably by the landmarker (its blendshapes were trained on near-frontal faces)."""
+    size = _clip01((face.size - 0.04) / 0.11)
+    turn = max(abs(face.yaw_deg) - 20.0, 0.0) / 40.0 + max(abs(face.pitch_deg) - 20.0, 0.0) / 40.0
+    return _clip01(math.sqrt(size) * (1.0 - _clip01(turn)))
+
+
+def channels_from_blendshapes(blendshapes: np.ndarray, baseline: np.ndarray = POPULATION_BASELINE) -> dict[str, float]:
+    """The 0-1 channels of one face from its raw blendshapes and a neutral baseline. Pure."""
+    a = above_baseline(blendshapes, baseline)
+    smile = smile_score(a)
+    return {
+        "smile": smile,
+        "duchenne": duchenne_score(a, smile),
+        "wince": wince_score(a, smile),
+        "surprise": surprise_score(a),
+        "frown": frown_score(a, smile),
+        "mouth_open": mouth_open_score(a),
+        "blink_left": blink_score(a, B.eyeBlinkLeft),
+        "blink_right": blink_score(a, B.eyeBlinkRight),
+    }
+
+
+def expression_from_face(face: Face, baseline: np.ndarray = POPULATION_BASELINE) -> Expression:
     return Expression(
         present=True,
-        smile=smile_score(b),
-        wince=wince_score(b),
-        yaw_deg=face.yaw_deg,
-        pitch_deg=face.pitch_deg,
-        roll_deg=face.roll_deg,
+        yaw_deg=float(face.yaw_deg),
+        pitch_deg=float(face.pitch_deg),
+        roll_deg=float(face.roll_deg),
+        face_x=float(face.center_x),
+        face_y=float(face.center_y),
+        face_size=float(face.size),
+        confidence=confidence_score(face),
+        **channels_from_blendshapes(face.blendshapes, baseline),
     )
 
 
+def channels_from_reading(reading: FaceReading, baseline: np.ndarray = POPULATION_BASELINE) -> Expression:
+    """The primary face's channels against a fixed baseline (the population's for a still). Pure."""
+    face = reading.primary
+    if face is None:
+        return Expression.absent()
+    return expression_from_face(face, baseline)
+
+
+# --- The personal neutral baseline ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    window_s: float = 30.0  # calm samples older than this are forgotten (a face relaxes differently over minutes)
+    sample_every_s: float = 0.1  # at most 10 samples a second, whatever the frame rate
+    percentile: float = 25.0  # a low percentile: robust to blinks and half-expressions that pass the calm test
+    prior_s: float = 3.0  # calm seconds until the personal baseline counts as much as the population's
+    refresh_s: float = 0.5  # how often the percentile is recomputed
+    # A frame counts as calm when, read against the current baseline, every channel is below these.
+    # Smile, surprise and an open mouth are gated tightly (a baseline must never learn them); the
+    # wince and frown loosely, or a person whose brows rest low would never be calm. Against an
+    # occasional frown the low percentile protects, against a sustained one the cap.
+    calm_smile: float = 0.35
+    calm_wince: float = 0.60
+    calm_surprise: float = 0.30
+    calm_frown: float = 0.60
+    calm_mouth_open: float = 0.30
+
+
+class NeutralBaseline:
+    """A running low percentile per blendshape over calm frames, shrunk toward the population's.
+
+    value = (1 - w) * population + w * percentile, w = n / (n + prior samples), then capped per
+    blendshape (BASELINE_CAP) so it never subtracts a whole sustained expression. Calibration
+    samples (a held neutral face) never expire, and once there are five of them w = 1.
+    """
+
+    def __init__(self, settings: BaselineSettings = BaselineSettings(), population: np.ndarray = POPULATION_BASELINE):
+        self.settings = settings
+        self.population = np.asarray(population, dtype=np.float64).copy()
+        self.reset()
+
+    def reset(self) -> None:
+        self._samples: deque[tuple[float, np.ndarray]] = deque()
+        self._calibration: list[np.ndarray] = []
+        self._last_sample_t: float | None = None
+        self._last_refresh_t: float | None = None
+        self._value = np.minimum(self.population, BASELINE_CAP_VECTOR)
+
+    @property
+    def samples(self) -> int:
+        return len(self._samples) + len(self._calibration)
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._value.copy()
+
+    def is_calm(self, channels: dict[str, float]) -> bool:
+        s = self.settings
+        return (
+            channels["smile"] < s.calm_smile
+            and channels["wince"] < s.calm_wince
+            and channels["surprise"] < s.calm_surprise
+            and channels["frown"] < s.calm_frown
+            and channels["mouth_open"] < s.calm_mouth_open
+        )
+
+    def update(self, t_s: float, blendshapes: np.ndarray, calm: bool, calibrating: bool = False) -> None:
+        s = self.settings
+        if not (calm or calibrating):
+            return
+        if self._last_sample_t is not None and 0.0 <= t_s - self._last_sample_t < s.sample_every_s:
+            return
+        self._last_sample_t = t_s
+        b = sanitize(blendshapes)
+        if calibrating:
+            self._calibration.append(b)
+        else:
+            self._samples.append((t_s, b))
+        while self._samples and t_s - self._samples[0][0] > s.window_s:
+            self._samples.popleft()
+        if calibrating or self._last_refresh_t is None or not 0.0 <= t_s - self._last_refresh_t < s.refresh_s:
+            self._refresh()
+            self._last_refresh_t = t_s
+
+    def _refresh(self) -> None:
+        stack = [b for _, b in self._samples] + self._calibration
+        if not stack:
+            return
+        personal = np.percentile(np.stack(stack), self.settings.percentile, axis=0)
+        prior_n = max(self.settings.prior_s / self.settings.sample_every_s, 1.0)
+        n = len(self._samples)
+        # A held neutral face was asked for: after half a second of it the population prior is dropped.
+        w = 1.0 if len(self._calibration) >= 5 else n / (n + prior_n)
+        self._value = np.clip(np.minimum((1.0 - w) * self.population + w * personal, BASELINE_CAP_VECTOR), 0.0, 1.0)
+
+
+# --- The per-session reader ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    hold_s: float = 0.3  # a lost face's last reading is held this long (a blink of the tracker) ...
+    fade_s: float = 0.5  # ... then fades to nothing over this long
+    new_person_gap_s: float = 3.0  # gone longer than this: the next face is treated as a new person
+    new_person_jump: float = 0.35  # the face centre jumping this far (frame fractions) between frames: another person
+    new_person_size_ratio: float = 1.8  # or its size changing by this factor between frames
+    channel_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=1.5, beta=4.0)
+    blink_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=6.0, beta=20.0)  # blinks last ~100-300 ms
+    pose_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=1.0, beta=0.05)  # degrees: speed in deg/s
+    position_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=1.0, beta=2.0)
+    baseline: BaselineSettings = BaselineSettings()
+
+
+_FILTERED = {
+    "smile": "channel_filter",
+    "duchenne": "channel_filter",
+    "wince": "channel_filter",
+    "surprise": "channel_filter",
+    "frown": "channel_filter",
+    "mouth_open": "channel_filter",
+    "blink_left": "blink_filter",
+    "blink_right": "blink_filter",
+    "yaw_deg": "pose_filter",
+    "pitch_deg": "pose_filter",
+    "roll_deg": "pose_filter",
+    "face_x": "position_filter",
+    "face_y": "position_filter",
+    "face_size": "position_filter",
+    "confidence": "channel_filter",
+}
+
+
 class ExpressionReader:
-    """Per-session channel state. The first version is stateless; baseline and smoothing come later."""
+    """Per-session channel state: a personal neutral baseline, a One Euro filter per channel on the
+    source clock, and the dropout hold. `calibrate_s` > 0 takes the first seconds of each new person
+    as a held neutral face (`--calibrate S`)."""
+
+    def __init__(self, calibrate_s: float = 0.0, settings: ReaderSettings = ReaderSettings()):
+        if calibrate_s < 0 or calibrate_s != calibrate_s:
+            raise ValueError(f"calibrate_s must be >= 0, got {calibrate_s}")
+        self.calibrate_s = float(calibrate_s)
+        self.settings = settings
+        self.baseline = NeutralBaseline(settings.baseline)
+        self._filters = {name: OneEuroFilter(getattr(settings, kind)) for name, kind in _FILTERED.items()}
+        self._last: Expression | None = None  # the last present (filtered) reading
+        self._last_present_t: float | None = None
+        self._person_start_t: float | None = None
+        self.people = 0  # how many people (baseline resets) this session has seen
+        self.new_person = False  # True on the frame a new person was detected
+
+    @property
+    def calibrating(self) -> bool:
+        return self._calibrating_at(self._last_present_t)
+
+    def _calibrating_at(self, t_s: float | None) -> bool:
+        if self.calibrate_s <= 0 or self._person_start_t is None or t_s is None:
+            return False
+        return t_s - self._person_start_t < self.calibrate_s
+
+    def reset(self) -> None:
+        """Forget the person: baseline, filters and hold (a new visitor, or the tracker switched)."""
+        self.baseline.reset()
+        for f in self._filters.values():
+            f.reset()
+        self._last = None
+        self._last_present_t = None
+        self._person_start_t = None
+
+    def _is_new_person(self, face: Face, t_s: float, switched: bool) -> bool:
+        s = self.settings
+        if switched or self._last is None or self._last_present_t is None:
+            return True
+        if t_s - self._last_present_t > s.new_person_gap_s or t_s < self._last_present_t:
+            return True
+        last = self._last
+        jump = math.hypot(face.center_x - last.face_x, face.center_y - last.face_y)
+        ratio = max(face.size, 1e-6) / max(last.face_size, 1e-6)
+        return jump > s.new_person_jump or not (1.0 / s.new_person_size_ratio <= ratio <= s.new_person_size_ratio)
 
     def read(self, reading: FaceReading, t_s: float) -> Expression:
-        return channels_from_reading(reading)
+        face = reading.primary
+        self.new_person = False
+        if face is None:
+            return self._dropout(t_s)
+        if self._is_new_person(face, t_s, bool(getattr(reading, "switched", False))):
+            self.reset()
+            self.new_person = True
+            self.people += 1
+            self._person_start_t = t_s
+        raw = expression_from_face(face, self.baseline.value)
+        calibrating = self._calibrating_at(t_s)
+        self.baseline.update(t_s, face.blendshapes, calm=self.baseline.is_calm(raw.channels()), calibrating=calibrating)
+        filtered = {name: self._filters[name](getattr(raw, name), t_s) for name in _FILTERED}
+        expression = dataclasses.replace(raw, **filtered)
+        self._last = expression
+        self._last_present_t = t_s
+        return expression
+
+    def _dropout(self, t_s: float) -> Expression:
+        s = self.settings
+        if self._last is None or self._last_present_t is None:
+            return Expression.absent()
+        gap = t_s - self._last_present_t
+        if gap <= s.hold_s:
+            weight = 1.0
+        elif gap < s.hold_s + s.fade_s:
+            weight = 1.0 - (gap - s.hold_s) / s.fade_s
+        else:
+            return Expression.absent()
+        last = self._last
+        faded = {name: getattr(last, name) * weight for name in UNIT_CHANNELS}
+        return dataclasses.replace(last, present=False, held=weight, confidence=last.confidence * weight, **faded)

@@ -119,6 +119,7 @@ class FaceReading:
     faces: int
     primary: Face | None
     others: tuple[Face, ...] = ()
+    switched: bool = False  # the primary face changed to another person on this frame
 
     @staticmethod
     def empty() -> FaceReading:
@@ -368,4 +369,4 @@ class PrimaryFaceTracker:
         primary = faces[current]
         self._center = (primary.center_x, primary.center_y)
         others = tuple(f for i, f in enumerate(faces) if i != current)
-        return FaceReading(faces=len(faces), primary=primary, others=others)
+        return FaceReading(faces=len(faces), primary=primary, others=others, switched=self.switched)
