@@ -569,8 +569,9 @@ class EmpathyModel:
         dt = 0.0 if self._last_t is None else max(0.0, t_s - self._last_t)
         self._last_t = t_s
         present = bool(expression.present)
-        smile = _clip01(float(expression.smile)) if present else 0.0
-        wince = _clip01(float(expression.wince)) if present else 0.0
+        # A face lost for a moment carries its last reading, fading (expression.py's dropout hold).
+        smile = _clip01(float(expression.smile))
+        wince = _clip01(float(expression.wince))
 
         self._track_presence(present, dt)
         load_scene = self._scene_load(expression, present, faces, extra_load, dt)
