@@ -78,3 +78,15 @@ def test_any_empathy_table_is_accepted_or_refused_clearly(tmp_path_factory, tabl
         load_run_config(path)
     except ConfigError as error:
         assert "\n" not in str(error)
+
+
+def test_the_shipped_defaults_load_and_document_every_key():
+    from avatar.config import empathy_schema
+    from conftest import ROOT
+
+    path = ROOT / "assets" / "config" / "default.toml"
+    config = load_run_config(path)
+    text = path.read_text()
+    for key in empathy_schema():
+        assert f"{key} =" in text, key
+    assert config["empathy"]["load"] == 0.2
