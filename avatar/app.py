@@ -270,6 +270,7 @@ class MirrorSession:
         self.frames_processed = 0
         self.frames_presented = 0
         self.last_latency_ms = 0.0
+        self.last_t_s = 0.0  # source time of the last row logged
         self._prefetcher = None
         self._screenshot_pending = settings.screenshot is not None
         self.faces_present = False
@@ -406,6 +407,7 @@ class MirrorSession:
         self.renderer.draw(self.display.surface, controls, status=status, bubble=bubble, caption=caption)
 
     def write_logs(self, outcome: FrameOutcome, latency_ms: float) -> None:
+        self.last_t_s = max(self.last_t_s, outcome.frame.t_s)
         if self.log is None and self.lsl is None:
             return
         e, x = outcome.echo, outcome.expression
@@ -456,7 +458,8 @@ class MirrorSession:
             status, reason = "aborted", "disk full"
             self.notices.append(str(exc))
         finally:
-            self._close(status, reason, last_t)
+            # A stop mid-frame leaves `last_t` unset; the last logged row's time is the truth.
+            self._close(status, reason, max(last_t, self.last_t_s))
         for notice in self.notices + list(self.source.notices):
             print(f"notice: {notice}", file=sys.stderr)
         if status == "aborted" and reason == "disk full":

@@ -1,0 +1,282 @@
+"""Study mode: a participant runs a protocol's blocks (condition, familiarity, load, delay) in order.
+
+Sits on top of the loop through avatar.app.Mode hooks. Blocks are timed on source time, so a file
+source gives the same block boundaries on any machine; the file loops until the protocol ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from avatar.app import Mode
+from avatar.empathy import Condition
+from avatar.errors import ConfigError
+from avatar.modes import DEFAULT_PROTOCOL, TextPainter, draw_message_screen
+from avatar.protocol import Block, Protocol, block_order, load_protocol
+
+PARTICIPANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+COLUMNS = ("block", "condition", "phase")
+
+
+class Phase(Enum):
+    BREAK = "break"  # between blocks; Space skips it
+    INSTRUCTION = "instruction"  # a block's instruction text, before it; Space skips it
+    BLOCK = "block"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Step:
+    phase: Phase
+    block: Block
+    position: int  # 1-based place of the block in this participant's order
+    duration_s: float
+
+
+def schedule(protocol: Protocol, order: list[int]) -> list[Step]:
+    """The session as a list of timed steps: [break] [instruction] block, for each block in order."""
+    steps: list[Step] = []
+    for position, index in enumerate(order, start=1):
+        block = protocol.blocks[index]
+        if position > 1 and protocol.break_s > 0:
+            steps.append(Step(Phase.BREAK, block, position, protocol.break_s))
+        if block.instruction and protocol.instruction_s > 0:
+            steps.append(Step(Phase.INSTRUCTION, block, position, protocol.instruction_s))
+        steps.append(Step(Phase.BLOCK, block, position, block.duration_s))
+    return steps
+
+
+def session_prefix(participant: str, protocol: Protocol) -> str:
+    return f"{participant}_{protocol.name}_"
+
+
+def check_not_repeated(log_dir: Path | None, participant: str, protocol: Protocol) -> None:
+    """Refuse a second session for the same participant and protocol in the same log dir."""
+    if log_dir is None or not Path(log_dir).is_dir():
+        return
+    prefix = session_prefix(participant, protocol)
+    for child in sorted(Path(log_dir).iterdir()):
+        if child.is_dir() and child.name.startswith(prefix):
+            raise ConfigError(
+                f"participant {participant} already has a session with protocol {protocol.name} in {log_dir} "
+                f"({child.name}); use --allow-repeat to run another"
+            )
+
+
+def make_study_mode(args, settings):
+    """Validate the study flags and the protocol before anything opens; return (mode, settings)."""
+    from avatar.cli import CliError
+
+    participant = args.participant
+    if not participant:
+        raise CliError("study mode needs --participant ID (for example --participant P07)")
+    if not PARTICIPANT_PATTERN.fullmatch(participant):
+        raise CliError(f"--participant {participant!r}: use 1-40 letters, digits and '-' (for example P07 or sub-12)")
+    protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    if not args.allow_repeat:
+        check_not_repeated(settings.log_dir, participant, protocol)
+    if settings.log_dir is None:
+        print("notice: study mode without --log-dir: nothing is recorded", file=sys.stderr)
+    mode = StudyMode(protocol, participant)
+    source = settings.source
+    is_camera = source == "camera" or source.startswith("camera:")
+    # A file loops until the protocol ends; blocks run on its clock (t_s), so time goes on across loops.
+    settings = dataclasses.replace(settings, loop=not is_camera, show_status=False)
+    return mode, settings
+
+
+class StudyMode(Mode):
+    name = "study"
+
+    def __init__(self, protocol: Protocol, participant: str):
+        self.protocol = protocol
+        self.participant = participant
+        self.order = block_order(protocol, participant)
+        self.steps = schedule(protocol, self.order)
+        self.step_index = -1
+        self.step_start_t = 0.0
+        self.block_start_t = 0.0
+        self.last_t = 0.0
+        self.end_reason: str | None = None
+        self.markers = 0
+        self.completed: list[str] = []
+        self._closing_row_given = False
+        self._skip = False  # Space pressed (main thread); read by before_frame (perception thread)
+        self._painter = TextPainter()
+
+    # -- hooks: naming and session.json ----------------------------------------------------------
+
+    def session_name(self, session) -> str:
+        return f"{session_prefix(self.participant, self.protocol)}{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def extra_columns(self) -> tuple[str, ...]:
+        return COLUMNS
+
+    def session_info(self, session) -> dict:
+        return {
+            "participant": self.participant,
+            "protocol": self.protocol.to_json(),
+            "protocol_sha256": self.protocol.sha256,
+            "block_order": [self.protocol.blocks[i].name for i in self.order],
+            "counterbalance": self.protocol.counterbalance.value,
+        }
+
+    # -- the schedule --------------------------------------------------------------------------
+
+    @property
+    def step(self) -> Step | None:
+        return self.steps[self.step_index] if 0 <= self.step_index < len(self.steps) else None
+
+    @property
+    def phase(self) -> Phase:
+        step = self.step
+        return step.phase if step else Phase.DONE
+
+    def _apply_block(self, session, block: Block | None) -> None:
+        """Set the model for a block (a fresh visitor each block), or a still face between blocks."""
+        model = session.empathy
+        if block is None:
+            changes = {"condition": Condition.STATIC}
+        else:
+            changes = {"condition": block.condition, "familiarity": block.familiarity, "load": block.load,
+                       "delay_s": block.delay_s, "mapping": block.mapping}
+        configure = getattr(model, "configure", None)
+        if configure is not None:
+            configure(**changes)
+        else:
+            model.settings = dataclasses.replace(model.settings, **changes)
+        if block is not None:
+            reset = getattr(model, "reset_person", None)
+            if reset is not None:
+                reset()
+
+    def _enter(self, session, index: int, t_s: float) -> None:
+        self.step_index = index
+        self.step_start_t = t_s
+        step = self.step
+        if step is None:
+            self.end_reason = "protocol complete"
+            return
+        if step.phase is Phase.BLOCK:
+            b = step.block
+            self.block_start_t = t_s
+            self._apply_block(session, b)
+            session._event("block_start", t_s, block=b.name, position=step.position, condition=b.condition.value,
+                           familiarity=b.familiarity, load=b.load, delay_s=b.delay_s, mapping=b.mapping.value,
+                           duration_s=b.duration_s)
+        else:
+            self._apply_block(session, None)
+            session._event(step.phase.value + "_start", t_s, next_block=step.block.name, position=step.position,
+                           duration_s=step.duration_s)
+
+    def _leave(self, session, t_s: float, completed: bool, skipped: bool = False) -> None:
+        step = self.step
+        if step is None:
+            return
+        if step.phase is Phase.BLOCK:
+            if completed:
+                self.completed.append(step.block.name)
+            session._event("block_end", t_s, block=step.block.name, position=step.position, condition=step.block.condition.value,
+                           duration_s=round(t_s - self.block_start_t, 6), completed=completed)
+        else:
+            session._event(step.phase.value + "_end", t_s, next_block=step.block.name, skipped=skipped)
+
+    def before_frame(self, session, frame) -> bool:
+        t = frame.t_s
+        self.last_t = t
+        if self.step_index < 0:
+            self._enter(session, 0, t)
+        while self.step is not None:
+            step = self.step
+            skip = self._skip and step.phase in (Phase.BREAK, Phase.INSTRUCTION)
+            if skip:
+                self._skip = False
+            if not skip and t < self.step_start_t + step.duration_s - 1e-9:
+                break
+            self._leave(session, t, completed=True, skipped=skip)
+            self._enter(session, self.step_index + 1, t)
+        if self.step is None:
+            # One closing row (phase "done") at the end time, so session_end is not before the last block_end.
+            if self._closing_row_given:
+                return False
+            self._closing_row_given = True
+        return True
+
+    def after_frame(self, session, outcome) -> None:
+        step = self.step
+        in_block = step is not None and step.phase is Phase.BLOCK
+        outcome.extra["block"] = step.block.name if in_block else ""
+        outcome.extra["condition"] = step.block.condition.value if in_block else ""
+        outcome.extra["phase"] = self.phase.value
+        # For the screen, not a column: what to show with this frame, read by draw in the presenting thread.
+        remaining = max(0.0, self.step_start_t + step.duration_s - outcome.frame.t_s) if step else 0.0
+        outcome.study_step = (step, remaining)
+
+    # -- keys and screen ---------------------------------------------------------------------------
+
+    def on_key(self, session, event) -> bool:
+        import pygame
+
+        if event.key == pygame.K_SPACE:
+            if self.phase in (Phase.BREAK, Phase.INSTRUCTION):
+                self._skip = True
+            return True
+        if event.key == pygame.K_m:
+            self.markers += 1
+            session._event("marker", self.last_t, n=self.markers, source="key")
+            return True
+        return False
+
+    def draw(self, session, surface, outcome, controls) -> bool:
+        step, remaining = getattr(outcome, "study_step", None) or (None, 0.0)
+        if step is None or step.phase is Phase.BLOCK:
+            return False  # the plain avatar, with nothing on screen that could tell the condition
+        seconds = max(1, int(remaining + 0.999))
+        if step.phase is Phase.BREAK:
+            draw_message_screen(surface, self._painter, "A short break",
+                                f"Part {step.position} of {len(self.order)} starts in {seconds} s.",
+                                "Press Space to go on")
+        else:
+            draw_message_screen(surface, self._painter, f"Part {step.position} of {len(self.order)}",
+                                step.block.instruction, f"Starts in {seconds} s  -  press Space to start now")
+        return True
+
+    # -- the end -----------------------------------------------------------------------------------
+
+    def on_end(self, session, status: str, reason: str) -> None:
+        step = self.step
+        if step is not None:
+            self._leave(session, self.last_t, completed=False)
+            if status == "finished":
+                session._event("protocol_incomplete", self.last_t, reason=reason, completed=len(self.completed),
+                               blocks=len(self.order))
+        info = getattr(session, "session_info", None)
+        if info is not None:
+            info["blocks_completed"] = list(self.completed)
+            info["protocol_complete"] = step is None and self.step_index >= 0
+            info["markers"] = self.markers
+        if session.log is None:
+            return
+        folder = session.log.folder
+        if status != "finished":
+            # A report now could be cut by a second signal before the closing lines are written.
+            session.notices.append(f"session aborted; build its report with: python -m avatar report {folder}")
+            return
+        from avatar.report import build_report
+
+        path = build_report(folder, status=status, session=info)
+        session.notices.append(f"report: {path}")
+
+
+def read_session_json(folder: Path) -> dict:
+    try:
+        return json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

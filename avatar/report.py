@@ -1,0 +1,416 @@
+"""Session reports: a session folder's files -> report.html with matplotlib PNGs next to it.
+
+An edge of the pipeline: it only reads frames.csv, events.jsonl and session.json, so
+`python -m avatar report SESSION_DIR` rebuilds the same report from the files at any time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from avatar.errors import ConfigError
+
+MAX_LAG_S = 4.0  # the echo is looked for up to 4 s behind the smile (the delayed condition's lag)
+MIN_PAIRS = 10  # fewer frames with a face than this give no lag
+REPORT_NAME = "report.html"
+PNG_NAMES = ("timeline.png", "blocks.png", "lags.png")
+FILE_MODE = 0o600
+EVENT_MARKS = {"marker": ("M", "#d62728"), "lapse": ("L", "#9467bd"), "face_lost": ("x", "#7f7f7f"),
+               "face_found": ("o", "#2ca02c"), "break_skipped": ("s", "#8c564b")}
+
+
+@dataclass
+class SessionData:
+    folder: Path
+    columns: dict[str, np.ndarray]  # numeric columns as float arrays (NaN for empty)
+    labels: dict[str, list[str]]  # text columns (block, condition, phase)
+    events: list[dict]
+    session: dict
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.columns.get("t", np.zeros(0))
+
+
+@dataclass
+class BlockStats:
+    name: str
+    condition: str
+    position: int
+    start_t: float
+    end_t: float
+    frames: int
+    face_fraction: float
+    mean_smile: float | None
+    mean_echo: float | None
+    best_lag_s: float | None
+    lag_r: float | None
+    lapses: int
+    completed: bool
+    events: dict[str, int] = field(default_factory=dict)
+    lag_curve: tuple[np.ndarray, np.ndarray] | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "lag_curve"}
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+TEXT_COLUMNS = ("block", "condition", "phase")
+
+
+def load_session(folder: str | Path) -> SessionData:
+    folder = Path(folder)
+    frames_path = folder / "frames.csv"
+    if not folder.is_dir():
+        raise ConfigError(f"report: {folder} is not a session folder")
+    if not frames_path.is_file():
+        raise ConfigError(f"report: {frames_path} not found (is {folder} a session folder?)")
+    numeric: dict[str, list[float]] = {}
+    labels: dict[str, list[str]] = {}
+    try:
+        with open(frames_path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            for name in header:
+                (labels if name in TEXT_COLUMNS else numeric)[name] = []
+            for row in reader:
+                if len(row) != len(header):
+                    continue  # a cut last line (a crash): skip it, keep the rest
+                for name, value in zip(header, row, strict=True):
+                    if name in TEXT_COLUMNS:
+                        labels[name].append(value)
+                    else:
+                        numeric[name].append(_float(value))
+    except OSError as exc:
+        raise ConfigError(f"report: cannot read {frames_path}: {exc.strerror or exc}") from None
+    events: list[dict] = []
+    try:
+        with open(folder / "events.jsonl", encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    events.append(record)
+    except OSError:
+        pass
+    try:
+        session = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        session = {}
+    columns = {name: np.asarray(values, dtype=float) for name, values in numeric.items()}
+    return SessionData(folder, columns, labels, events, session if isinstance(session, dict) else {})
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text) if text != "" else math.nan
+    except ValueError:
+        return math.nan
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+def lag_curve(smile: np.ndarray, echo: np.ndarray, fps: float, max_lag_s: float = MAX_LAG_S) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson r of echo(t + lag) against smile(t), for lags 0..max_lag_s (frames with a face only)."""
+    n = len(smile)
+    max_k = int(round(max_lag_s * fps))
+    lags, rs = [], []
+    for k in range(0, min(max_k, n - 1) + 1):
+        x, y = smile[: n - k], echo[k:]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < MIN_PAIRS:
+            break
+        xs, ys = x[ok], y[ok]
+        sx, sy = xs.std(), ys.std()
+        r = float(((xs - xs.mean()) * (ys - ys.mean())).mean() / (sx * sy)) if sx > 1e-9 and sy > 1e-9 else math.nan
+        lags.append(k / fps)
+        rs.append(r)
+    return np.asarray(lags), np.asarray(rs)
+
+
+def best_lag(smile: np.ndarray, echo: np.ndarray, fps: float, max_lag_s: float = MAX_LAG_S) -> tuple[float | None, float | None]:
+    """The lag (s) at which the echo follows the smile best, and its r; None when it cannot be told."""
+    lags, rs = lag_curve(smile, echo, fps, max_lag_s)
+    if len(rs) == 0 or not np.isfinite(rs).any():
+        return None, None
+    i = int(np.nanargmax(rs))
+    return float(lags[i]), float(rs[i])
+
+
+def _fps(t: np.ndarray) -> float:
+    dt = np.diff(t[np.isfinite(t)])
+    dt = dt[dt > 0]
+    return float(1.0 / np.median(dt)) if len(dt) else 30.0
+
+
+def _mean(values: np.ndarray) -> float | None:
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
+
+
+def block_spans(data: SessionData) -> list[dict]:
+    """Blocks from block_start/block_end events; a session without blocks is one span, 'session'."""
+    spans, open_span = [], None
+    for e in data.events:
+        if e.get("type") == "block_start":
+            open_span = {"name": str(e.get("block", "?")), "condition": str(e.get("condition", "")),
+                         "position": int(e.get("position", len(spans) + 1) or 0), "start_t": float(e.get("t") or 0.0),
+                         "end_t": None, "completed": False}
+        elif e.get("type") == "block_end" and open_span is not None:
+            open_span["end_t"] = float(e.get("t") or 0.0)
+            open_span["completed"] = bool(e.get("completed", True))
+            spans.append(open_span)
+            open_span = None
+    t = data.t
+    last_t = float(np.nanmax(t)) if len(t) else 0.0
+    if open_span is not None:  # cut short by a crash: up to the last row
+        open_span["end_t"] = last_t
+        spans.append(open_span)
+    if not spans:
+        condition = str(data.session.get("settings", {}).get("empathy", {}).get("condition", ""))
+        spans.append({"name": "session", "condition": condition, "position": 1, "start_t": 0.0,
+                      "end_t": last_t + 1e-6, "completed": True})
+    return spans
+
+
+def block_stats(data: SessionData, max_lag_s: float = MAX_LAG_S) -> list[BlockStats]:
+    t = data.t
+    n = len(t)
+    smile = data.columns.get("smile", np.full(n, np.nan))
+    echo = data.columns.get("echo_smile", np.full(n, np.nan))
+    faces = data.columns.get("faces", np.zeros(n))
+    fps = _fps(t)
+    labels = data.labels.get("block")
+    out = []
+    for span in block_spans(data):
+        if labels is not None and span["name"] != "session":
+            rows = np.array([name == span["name"] for name in labels], dtype=bool)
+        else:
+            rows = (t >= span["start_t"]) & (t < span["end_t"])
+        counts: dict[str, int] = {}
+        for e in data.events:
+            et = e.get("t")
+            if isinstance(et, (int, float)) and span["start_t"] <= et < span["end_t"] + 1e-9:
+                kind = str(e.get("type"))
+                if kind not in ("block_start", "block_end", "setting", "new_person"):
+                    counts[kind] = counts.get(kind, 0) + 1
+        s, e_ = smile[rows], echo[rows]
+        lag, r = best_lag(s, e_, fps, max_lag_s)
+        lag = None if lag is None else round(lag, 3)
+        out.append(BlockStats(
+            name=span["name"], condition=span["condition"], position=span["position"], start_t=span["start_t"],
+            end_t=span["end_t"], frames=int(rows.sum()),
+            face_fraction=float((faces[rows] > 0).mean()) if rows.any() else 0.0,
+            mean_smile=_mean(s), mean_echo=_mean(e_), best_lag_s=lag, lag_r=r, lapses=counts.get("lapse", 0),
+            completed=span["completed"], events=counts, lag_curve=lag_curve(s, e_, fps, max_lag_s),
+        ))
+    return out
+
+
+# --- plots ----------------------------------------------------------------------------------------------
+
+BLOCK_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> None:
+    temporary = path.with_name("." + path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        fig.savefig(handle, format="png")
+    os.replace(temporary, path)
+
+
+def plot_timeline(data: SessionData, stats: list[BlockStats], path: Path) -> None:
+    """Smile and echo over the session, blocks shaded and named, events ticked along the top."""
+    fig = _figure(11, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    t = data.t
+    for i, b in enumerate(stats):
+        if b.name != "session":
+            ax.axvspan(b.start_t, b.end_t, color=BLOCK_COLORS[i % len(BLOCK_COLORS)], alpha=0.10, lw=0)
+            label = b.name if b.name == b.condition or not b.condition else f"{b.name}\n({b.condition})"
+            ax.text((b.start_t + b.end_t) / 2, 1.07, label, ha="center", va="bottom", fontsize=9)
+    ax.plot(t, data.columns.get("smile", np.full(len(t), np.nan)), color="#1f77b4", lw=1.4, label="smile (person)")
+    ax.plot(t, data.columns.get("echo_smile", np.full(len(t), np.nan)), color="#ff7f0e", lw=1.6, label="echo (avatar)")
+    for e in data.events:
+        mark = EVENT_MARKS.get(str(e.get("type")))
+        if mark and isinstance(e.get("t"), (int, float)):
+            ax.plot([e["t"]], [1.02], marker="v" if mark[0] in "ML" else "|", color=mark[1], ms=7, clip_on=False)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlim(0, max(1.0, float(np.nanmax(t)) if len(t) else 1.0))
+    ax.set_xlabel("session time (s)")
+    ax.set_ylabel("0-1")
+    handles, names = ax.get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    for kind in ("marker", "lapse"):
+        if any(e.get("type") == kind for e in data.events):
+            handles.append(Line2D([], [], marker="v", ls="", color=EVENT_MARKS[kind][1]))
+            names.append(kind)
+    ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
+    fig.subplots_adjust(left=0.06, right=0.86, top=0.82, bottom=0.13)
+    _save(fig, path)
+
+
+def plot_blocks(stats: list[BlockStats], path: Path) -> None:
+    """Mean smile and mean echo per block, with the lapse count written above each block."""
+    fig = _figure(7, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(len(stats))
+    ax.bar(x - 0.18, [b.mean_smile or 0.0 for b in stats], width=0.36, color="#1f77b4", label="mean smile")
+    ax.bar(x + 0.18, [b.mean_echo or 0.0 for b in stats], width=0.36, color="#ff7f0e", label="mean echo")
+    for i, b in enumerate(stats):
+        ax.text(i, max(b.mean_smile or 0.0, b.mean_echo or 0.0) + 0.03, f"lapses {b.lapses}", ha="center", fontsize=8)
+    ax.set_xticks(x, [f"{b.name}\n{b.condition}" for b in stats])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("0-1")
+    ax.legend(fontsize=9, frameon=False)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_lags(stats: list[BlockStats], path: Path) -> None:
+    """r of echo against smile as a function of lag, per block; the best lag is marked."""
+    fig = _figure(7, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, b in enumerate(stats):
+        if b.lag_curve is None or len(b.lag_curve[0]) == 0:
+            continue
+        color = BLOCK_COLORS[i % len(BLOCK_COLORS)]
+        ax.plot(b.lag_curve[0], b.lag_curve[1], color=color, label=b.name)
+        if b.best_lag_s is not None:
+            ax.plot([b.best_lag_s], [b.lag_r], "o", color=color)
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.set_xlabel("lag of the echo behind the smile (s)")
+    ax.set_ylabel("correlation r")
+    ax.set_ylim(-1, 1)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=9, frameon=False)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+# --- the HTML -----------------------------------------------------------------------------------------------
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return html.escape(str(value))
+
+
+def render_html(data: SessionData, stats: list[BlockStats], status: str) -> str:
+    s = data.session
+    protocol = s.get("protocol") if isinstance(s.get("protocol"), dict) else {}
+    facts = [
+        ("participant", s.get("participant", "-")),
+        ("protocol", f"{protocol.get('name', '-')} ({protocol.get('path', '')})" if protocol else "-"),
+        ("protocol SHA-256", s.get("protocol_sha256", "-")),
+        ("block order", ", ".join(s.get("block_order", [])) or "-"),
+        ("mode", s.get("mode", "-")),
+        ("source", (s.get("source") or {}).get("path", "-") if isinstance(s.get("source"), dict) else "-"),
+        ("start", s.get("start", "-")),
+        ("end", s.get("end") or "-"),
+        ("status", status),
+        ("frames", len(data.t)),
+    ]
+    event_kinds = sorted({k for b in stats for k in b.events})
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in (
+        "#", "block", "condition", "start (s)", "length (s)", "frames", "face seen", "mean smile", "mean echo",
+        "best lag (s)", "r at best lag", "lapses", "completed", *event_kinds))
+    rows = []
+    for b in stats:
+        cells = [b.position, b.name, b.condition, _fmt(b.start_t, 2), _fmt(b.end_t - b.start_t, 2), b.frames,
+                 f"{100 * b.face_fraction:.0f} %", _fmt(b.mean_smile), _fmt(b.mean_echo), _fmt(b.best_lag_s, 2),
+                 _fmt(b.lag_r, 2), b.lapses, "yes" if b.completed else "no", *[b.events.get(k, 0) for k in event_kinds]]
+        rows.append("<tr>" + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html.escape(c)}</td>" for c in cells) + "</tr>")
+    fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
+    title = f"Session report: {s.get('participant', data.folder.name)}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1150px; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; font-size: 14px; }}
+th {{ background: #f3f3f3; }}
+img {{ max-width: 100%; margin: 0.5em 0; }}
+.note {{ color: #555; font-size: 13px; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<table>{fact_rows}</table>
+<h2>Smile and echo over the session</h2>
+<img src="timeline.png" alt="smile and echo over time, blocks shaded">
+<h2>Per block</h2>
+<table><tr>{head}</tr>{''.join(rows)}</table>
+<p class="note">Mean smile and echo are over the block's frames (smile only where a face was seen).
+Best lag: the lag between 0 and {MAX_LAG_S:g} s at which the avatar's echo correlates best with the person's
+smile (Pearson r over frames with a face). Lapses: expression events the model left (almost) unanswered.</p>
+<img src="blocks.png" alt="mean smile and echo per block">
+<img src="lags.png" alt="correlation of echo and smile by lag, per block">
+<p class="note">Built from frames.csv, events.jsonl and session.json in this folder;
+rebuild with <code>python -m avatar report {html.escape(str(data.folder))}</code>.</p>
+</body></html>
+"""
+
+
+def build_report(folder: str | Path, status: str | None = None, session: dict | None = None) -> Path:
+    """Write report.html and its PNGs into the session folder (files 0600); returns the HTML's path."""
+    data = load_session(folder)
+    if session:
+        data.session = {**data.session, **session}
+    status = status or str(data.session.get("status") or "unknown")
+    stats = block_stats(data)
+    folder = Path(folder)
+    plot_timeline(data, stats, folder / "timeline.png")
+    plot_blocks(stats, folder / "blocks.png")
+    plot_lags(stats, folder / "lags.png")
+    target = folder / REPORT_NAME
+    temporary = folder / ("." + REPORT_NAME + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(render_html(data, stats, status))
+    os.replace(temporary, target)
+    summary = folder / "blocks.json"
+    fd = os.open(summary.with_name(".blocks.json.tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump([b.to_json() for b in stats], handle, indent=2)
+        handle.write("\n")
+    os.replace(summary.with_name(".blocks.json.tmp"), summary)
+    return target
+
+
+def command_report(argv: list[str]) -> int:
+    """`python -m avatar report SESSION_DIR`: (re)build a session's report.html."""
+    try:
+        from avatar.cli import _Parser as parser_class  # one-line usage errors, exit code 2, like every subcommand
+    except ImportError:  # pragma: no cover
+        parser_class = argparse.ArgumentParser
+    parser = parser_class(prog="python -m avatar report", description="Build report.html for a session folder.")
+    parser.add_argument("session_dir", type=Path, help="a session folder written with --log-dir")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    path = build_report(args.session_dir)
+    print(path)
+    return 0

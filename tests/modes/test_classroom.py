@@ -1,0 +1,76 @@
+"""Classroom mode: the whole view is recorded, and keys change the model at once and are logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pygame
+import pytest
+from conftest import FIXTURES, run_cli
+
+from avatar.empathy import Condition, EmpathyModel, Mapping
+from avatar.modes.classroom import ClassroomMode, Snapshot, caption_for
+
+
+@pytest.mark.slow
+def test_save_video_records_a_changing_classroom_view(tmp_path):
+    video = tmp_path / "class.mp4"
+    shot = tmp_path / "shot.png"
+    result = run_cli("--mode", "classroom", "--source", str(FIXTURES / "smile_on_off.mp4"), "--headless", "--max-frames", "90",
+                     "--save-video", str(video), "--screenshot", str(shot), "--screenshot-at", "2")
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image.astype(np.int16))
+    assert len(frames) == 90
+    assert frames[0].shape[:2] == (720, 1280)
+    assert np.abs(frames[-1] - frames[0]).mean() > 1.0
+    assert shot.is_file()
+
+
+@dataclass
+class FakeSession:
+    empathy: EmpathyModel = field(default_factory=EmpathyModel)
+    events: list = field(default_factory=list)
+    display: object = field(default_factory=lambda: SimpleNamespace(pygame=pygame))
+
+    def _event(self, type_, t, **fields):
+        self.events.append((type_, fields))
+
+
+def _key(key):
+    return SimpleNamespace(key=key, unicode="")
+
+
+def test_keys_change_the_model_at_once_and_log_a_control_event():
+    mode, session = ClassroomMode(), FakeSession()
+    assert mode.on_key(session, _key(pygame.K_c))
+    assert session.empathy.settings.condition is Condition.DELAYED
+    assert mode.on_key(session, _key(pygame.K_m))
+    assert session.empathy.settings.mapping is Mapping.ANATOMICAL
+    assert mode.on_key(session, _key(pygame.K_g))
+    assert session.empathy.settings.guard is False
+    mode.on_key(session, _key(pygame.K_RIGHT))
+    assert session.empathy.settings.load == pytest.approx(0.3)
+    mode.on_key(session, _key(pygame.K_3))
+    assert session.empathy.settings.familiarity == pytest.approx(0.9)
+    controls = [(e[1]["name"], e[1]["value"]) for e in session.events if e[0] == "control"]
+    assert controls == [("condition", "delayed"), ("mapping", "anatomical"), ("guard", False), ("load", 0.3), ("familiarity", 0.9)]
+    assert not mode.on_key(session, _key(pygame.K_q))  # quitting stays the loop's
+
+
+def test_captions_explain_in_plain_language():
+    base = dict(t_s=1.0, faces=1, smile=0.1, wince=0.0, echo_smile=0.0, echo_concern=0.0, familiarity=0.5, load=0.2,
+                gain=0.5, delay_s=0.6, lapse=False, p_lapse=0.0, lapses=0, condition="mimic", mapping="mirror", guard=True,
+                familiarity_fixed=True, blendshapes=None, box=None, landmarks=None, history=np.zeros((0, 3)), caption="")
+    assert caption_for(Snapshot(**{**base, "load": 0.8})).startswith("Load is high: the echo is weaker and slower")
+    assert "No face" in caption_for(Snapshot(**{**base, "faces": 0}))
+    assert "late" in caption_for(Snapshot(**{**base, "condition": "delayed", "delay_s": 4.0}))
+    assert "Guard off" in caption_for(Snapshot(**{**base, "guard": False}), changed="guard")
