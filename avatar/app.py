@@ -96,8 +96,9 @@ class FrameOutcome:
 class Mode:
     """Hooks by which a mode (exhibit, classroom, study) shapes a run. The plain mirror uses none.
 
-    Hooks marked [perception] run in the thread that reads faces, [present] in the one that draws
-    (the main thread in a window), [main] in the main thread.
+    Hooks marked [respond] run in the thread that turns face readings into the echo, one frame at
+    a time and in order; [present] in the one that draws (the main thread in a window); [main] in
+    the main thread.
     """
 
     name = "mirror"
@@ -118,11 +119,11 @@ class Mode:
         """[main] After the window and logs are open, before the first frame."""
 
     def before_frame(self, session: MirrorSession, frame: Frame) -> bool:
-        """[perception] Before a frame is read; return False to end the run normally."""
+        """[respond] Before a frame is answered; return False to end the run normally."""
         return True
 
     def after_frame(self, session: MirrorSession, outcome: FrameOutcome) -> None:
-        """[perception] After a frame is read; may fill outcome.extra and change the model."""
+        """[respond] After a frame is answered; may fill outcome.extra and change the model."""
 
     def draw(self, session: MirrorSession, surface, outcome: FrameOutcome | None, controls: Controls) -> bool:
         """[present] Draw the whole view; return False to let the plain avatar be drawn."""
@@ -346,8 +347,11 @@ class MirrorSession:
 
     def process_safely(self, frame: Frame) -> FrameOutcome | None:
         """process(), but an error in one frame is logged, counted and skipped: the run goes on."""
+        return self._safely(frame, self.process, frame)
+
+    def _safely(self, frame: Frame, work, *args):
         try:
-            return self.process(frame)
+            return work(*args)
         except (DiskFullError, StopRequested, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -358,10 +362,17 @@ class MirrorSession:
             return None
 
     def process(self, frame: Frame) -> FrameOutcome:
+        return self.respond(frame, self.perceive(frame))
+
+    def perceive(self, frame: Frame):
+        """The face model's part of a frame: the part that runs outside the GIL."""
         import cv2
 
         rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
-        reading = self.reader.read(rgb, frame.t_s)
+        return self.reader.read(rgb, frame.t_s)
+
+    def respond(self, frame: Frame, reading) -> FrameOutcome:
+        """Everything after the face model: channels, the echo, the rig, the mode's columns."""
         expression = self.expression_reader.read(reading, frame.t_s)
         echo = self.empathy.step(frame.t_s, expression, faces=reading.faces, extra_load=self.chat_load)
         self.face_history.append((frame.t_s, expression))
@@ -474,7 +485,10 @@ class MirrorSession:
     def _present(self, outcome: FrameOutcome, controls: Controls | None = None) -> None:
         """Draw one avatar frame, record and log it: the presenting half of the pipeline."""
         s = self.settings
-        self.draw(controls or outcome.controls, outcome)
+        # Headless with nothing that keeps pixels (no video, no screenshot), nobody can see a drawn
+        # frame; the controls are the avatar's frame then, and drawing would only slow the run.
+        if not self.display.headless or self.recorder is not None or self._screenshot_pending:
+            self.draw(controls or outcome.controls, outcome)
         latency_ms = (time.perf_counter() - outcome.frame.capture_perf) * 1000.0
         self.last_latency_ms = latency_ms
         if self.recorder:
@@ -491,8 +505,6 @@ class MirrorSession:
         self._prefetcher = frames if isinstance(frames, Prefetcher) else None
         for frame in self._guarded(frames):
             if self.settings.max_frames is not None and self.frames_processed >= self.settings.max_frames:
-                return
-            if not self.mode.before_frame(self, frame):
                 return
             yield frame
 
@@ -517,18 +529,39 @@ class MirrorSession:
             yield frame
 
     def _loop_headless(self) -> float:
-        """Every frame is read and drawn: decode, inference and drawing overlap, in order."""
+        """Every frame is read, answered and logged, in order, in three overlapping threads.
+
+        One decodes ahead, the main thread runs the face model (which releases the GIL), and a
+        third turns each reading into the echo, draws and logs it while the next frame is read.
+        The mode's hooks all run in that third thread, in frame order, so a block boundary falls
+        on exactly the frame it would in a single thread.
+        """
         last_t = 0.0
         timer_start = time.perf_counter()
-        presenter = Worker(self._present, name="present")
+        mode_done = threading.Event()
+
+        def respond_and_present(item) -> None:
+            frame, reading = item
+            if mode_done.is_set():
+                return
+            if not self.mode.before_frame(self, frame):
+                mode_done.set()
+                return
+            outcome = self._safely(frame, self.respond, frame, reading)
+            if outcome is not None:
+                self._present(outcome)
+
+        presenter = Worker(respond_and_present, name="respond")
         try:
             for frame in self._frames():
+                if mode_done.is_set():
+                    break
                 self._watch_camera(frame.t_s)
                 self.poll_lab_markers(frame.t_s)
-                outcome = self.process_safely(frame)
-                if outcome is None:
+                reading = self._safely(frame, self.perceive, frame)
+                if reading is None:
                     continue
-                presenter.submit(outcome)
+                presenter.submit((frame, reading))
                 self.frames_processed += 1
                 last_t = frame.t_s
                 elapsed = time.perf_counter() - timer_start
@@ -550,7 +583,7 @@ class MirrorSession:
         def perceive() -> None:
             try:
                 for frame in self._frames():
-                    if stop.is_set():
+                    if stop.is_set() or not self.mode.before_frame(self, frame):
                         return
                     outcome = self.process_safely(frame)
                     if outcome is None:

@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 
-import pygame
+from avatar._pygame import pygame  # noqa: I001  (imported the fast way, see avatar/_pygame.py)
 import pygame.gfxdraw
 
 from avatar.rig import NEUTRAL, Controls
