@@ -53,6 +53,7 @@ class RunSettings:
     calibrate_s: float = 0.0
     debug: bool = False
     lsl: bool = False
+    screen: int = 0  # which display the window opens on (--display)
     chat: object = None  # avatar.chat.ChatSettings when typing to the avatar is on, else None
     chat_opens_on_typing: bool = False  # --chat: any letter opens the text line (else Enter does)
     speak: bool = False
@@ -148,8 +149,9 @@ def check_display(headless: bool) -> None:
 class Display:
     """A pygame window, or an off-screen surface for --headless (SDL's dummy driver)."""
 
-    def __init__(self, size: tuple[int, int], headless: bool, fullscreen: bool = False, title: str = "Mirror avatar"):
+    def __init__(self, size: tuple[int, int], headless: bool, fullscreen: bool = False, title: str = "Mirror avatar", screen: int = 0):
         self.headless = headless
+        self.screen = screen
         check_display(headless)
         if headless:
             os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -165,8 +167,12 @@ class Display:
                 pygame.display.set_mode((1, 1))
                 self.surface = pygame.Surface(size)
             else:
+                screens = pygame.display.get_num_displays()
+                if not 0 <= screen < screens:
+                    pygame.quit()
+                    raise DisplayError(f"--display {screen}: there is no such display (this machine has {screens}: 0-{screens - 1})")
                 flags = pygame.RESIZABLE | (pygame.FULLSCREEN if fullscreen else 0)
-                self.surface = pygame.display.set_mode((0, 0) if fullscreen else size, flags)
+                self.surface = pygame.display.set_mode((0, 0) if fullscreen else size, flags, display=screen)
                 pygame.display.set_caption(title)
         except pygame.error as exc:
             pygame.quit()
@@ -182,9 +188,9 @@ class Display:
         pygame = self.pygame
         self.fullscreen = not self.fullscreen
         if self.fullscreen:
-            self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN, display=self.screen)
         else:
-            self.surface = pygame.display.set_mode(self.window_size, pygame.RESIZABLE)
+            self.surface = pygame.display.set_mode(self.window_size, pygame.RESIZABLE, display=self.screen)
 
     def close(self) -> None:
         self.pygame.quit()
@@ -287,7 +293,7 @@ class MirrorSession:
         from avatar.render import AvatarRenderer
 
         self.renderer = AvatarRenderer(s.avatar)  # a bad style fails before any window opens
-        self.display = Display(s.size, s.headless, s.fullscreen)
+        self.display = Display(s.size, s.headless, s.fullscreen, screen=s.screen)
         if s.save_video:
             self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
         # Later stages add their own columns after the contract's twelve, in pipeline order.

@@ -133,6 +133,7 @@ def build_run_parser() -> argparse.ArgumentParser:
     out.add_argument("--headless", action="store_true", help="render off-screen, with no window")
     out.add_argument("--size", type=_size, default=(800, 600), help="window or render size, WxH (default 800x600)")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (toggle with F11 or f)")
+    out.add_argument("--display", type=int, default=0, metavar="N", help="open the window on display N (default 0), e.g. an exhibit's big screen")
     out.add_argument("--no-status", action="store_true", help="hide the status line (toggle with H)")
     out.add_argument("--save-video", type=Path, help="write what the avatar showed as an mp4, a frame per processed frame")
     out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
@@ -197,6 +198,7 @@ def settings_from_args(args: argparse.Namespace):
         calibrate_s=args.calibrate or 0.0,
         debug=args.debug,
         lsl=args.lsl,
+        screen=args.display,
         chat=_chat_settings(args, log_dir),
         chat_opens_on_typing=bool(args.chat),
         speak=bool(args.speak),
