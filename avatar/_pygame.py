@@ -15,6 +15,7 @@ if _saved is _MISSING:
     sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
 try:
     import pygame  # noqa: E402
+    import pygame.gfxdraw  # noqa: E402,F401  (the renderer's anti-aliased shapes)
 finally:
     if _saved is _MISSING:
         del sys.modules["pkg_resources"]

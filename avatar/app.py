@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections import deque
 import signal
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -445,7 +445,7 @@ class MirrorSession:
         }
         for stage_result in (x, e):
             if hasattr(stage_result, "log_values"):
-                row.update(zip(type(stage_result).LOG_FIELDS, stage_result.log_values()))
+                row.update(zip(type(stage_result).LOG_FIELDS, stage_result.log_values(), strict=True))
         if self.log is not None:
             self.log.frame(row)
         if self.lsl is not None:

@@ -11,9 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from avatar._pygame import pygame  # noqa: I001  (imported the fast way, see avatar/_pygame.py)
-import pygame.gfxdraw
-
+from avatar._pygame import pygame  # imported the fast way (see avatar/_pygame.py), with gfxdraw
 from avatar.rig import NEUTRAL, Controls
 from avatar.styles import Style, load_style
 

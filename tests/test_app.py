@@ -7,8 +7,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DEMO, FIXTURES, only_session, read_frames, run_cli
+
 from avatar.logs import FRAME_COLUMNS
 
 pytestmark = pytest.mark.slow

@@ -81,8 +81,9 @@ def test_any_empathy_table_is_accepted_or_refused_clearly(tmp_path_factory, tabl
 
 
 def test_the_shipped_defaults_load_and_document_every_key():
-    from avatar.config import empathy_schema
     from conftest import ROOT
+
+    from avatar.config import empathy_schema
 
     path = ROOT / "assets" / "config" / "default.toml"
     config = load_run_config(path)

@@ -7,8 +7,8 @@ import hashlib
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ASTRONAUT, ROOT
+
 from avatar.errors import ModelError
 from avatar.face import (
     MODEL_SHA256,

@@ -298,7 +298,7 @@ def test_a_run_with_lsl_is_heard_by_an_outside_listener(tmp_path):
             channel = channel.next_sibling()
         sample, stamp = inlet.pull_sample(timeout=20)
         assert sample is not None and stamp > 0
-        values = dict(zip(labels, sample))
+        values = dict(zip(labels, sample, strict=False))
         assert values["faces"] == 1 and values["smile"] > 0.5
         assert _resolve("name", MARKER_STREAM_NAME, source_id + "-markers") is not None
     finally:

@@ -13,8 +13,8 @@ import time
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ASTRONAUT, ROOT, only_session, read_frames
+
 from avatar.app import MirrorSession, RunSettings
 from avatar.sources import CameraSource, ImageSource, Source
 
