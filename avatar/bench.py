@@ -20,6 +20,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SIZE = (640, 360)  # the issue's reference clip size: a webcam-like 16:9 frame
 LATENCY_FPS = 30.0  # the --realtime pace of the latency run
@@ -76,14 +78,8 @@ class PipelineRun:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (as numpy's default), without numpy."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+    """The q-th percentile (numpy's linear interpolation); 0 for no values."""
+    return float(np.percentile(values, q)) if len(values) else 0.0
 
 
 def rss_mb_now() -> float:

@@ -381,7 +381,7 @@ class MarkerListener:
         while not self._stop.is_set():
             try:
                 found = pylsl.resolve_byprop("name", self.stream_name, 1, RESOLVE_TIMEOUT_S)
-            except Exception:
+            except Exception:  # liblsl fails a lookup while the network changes: look again shortly
                 found = []
             if not found:
                 self._stop.wait(RESOLVE_PAUSE_S)

@@ -505,7 +505,7 @@ class AvatarRenderer:
         box_w = round(w * 0.27) if landscape else round(w * 0.9)
         font = self.font(size)
         pad = max(3, size // 3)
-        lines = _wrap(font, text, box_w - 2 * pad)
+        lines = wrap_text(font, text, box_w - 2 * pad)
         line_h = font.get_linesize()
         box_h = min(h - 4, len(lines) * line_h + 2 * pad)
         if landscape:
@@ -549,7 +549,8 @@ def _shadow_of(color) -> tuple[int, int, int]:
     return (0, 0, 0) if sum(color) > 380 else (255, 255, 255)
 
 
-def _wrap(font: pygame.font.Font, text: str, width_px: int) -> list[str]:
+def wrap_text(font: pygame.font.Font, text: str, width_px: int) -> list[str]:
+    """Break text into lines no wider than `width_px` in `font`, at spaces; paragraphs kept."""
     lines: list[str] = []
     for para in text.splitlines() or [""]:
         line = ""

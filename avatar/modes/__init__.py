@@ -94,19 +94,9 @@ class TextPainter:
         return rect
 
     def wrap(self, text: str, size_px: int, width_px: int) -> list[str]:
-        font = self.font(size_px)
-        lines: list[str] = []
-        for paragraph in text.splitlines() or [""]:
-            line = ""
-            for word in paragraph.split():
-                trial = f"{line} {word}".strip()
-                if line and font.size(trial)[0] > width_px:
-                    lines.append(line)
-                    line = word
-                else:
-                    line = trial
-            lines.append(line)
-        return lines
+        from avatar.render import wrap_text
+
+        return wrap_text(self.font(size_px), text, width_px)
 
 
 def draw_message_screen(surface, painter: TextPainter, title: str, body: str = "", footer: str = "",
