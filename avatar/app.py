@@ -284,7 +284,8 @@ class MirrorSession:
         self.camera_lost = False
         self.frame_errors = 0
         self.fps_estimate = 0.0
-        self.notices: list[str] = []
+        self.notices: list[str] = []  # said at the end of the run
+        self.start_notices: list[str] = []  # said once the run has started, so an error comes alone
 
     # -- the edges ------------------------------------------------------------------------
 
@@ -465,6 +466,8 @@ class MirrorSession:
         try:
             with SignalGuard():
                 self._open_edges()
+                for notice in self.start_notices:
+                    print(f"notice: {notice}", file=sys.stderr)
                 last_t = self._loop()
                 reason = getattr(self.mode, "end_reason", None) or reason  # a mode may say why it ended (study: protocol complete)
         except StopRequested as stop:

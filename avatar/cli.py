@@ -230,7 +230,7 @@ def command_run(argv: list[str]) -> int:
         if camera_available(0):
             settings = dataclasses.replace(settings, source="camera")
         else:
-            notice = "notice: no camera found; playing the demo clip instead"
+            notice = "no camera found; playing the demo clip instead"
             # In a window the demo plays at its real speed and loops, like a camera would.
             if not settings.headless:
                 settings = dataclasses.replace(settings, realtime=True, loop=True)
@@ -245,7 +245,7 @@ def command_run(argv: list[str]) -> int:
         load_style(settings.avatar)
     session = MirrorSession(settings, mode=mode)
     if notice:
-        print(notice, file=sys.stderr)
+        session.start_notices.append(notice)
     return session.run()
 
 

@@ -63,3 +63,8 @@ def test_python_m_avatar_is_the_same_program():
     b = run_cli("--help")
     assert a.returncode == b.returncode == 0
     assert a.stdout.split("\n", 1)[1] == b.stdout.split("\n", 1)[1]
+
+
+def test_an_error_comes_alone_even_when_the_demo_stands_in_for_the_camera():
+    # With no --source the demo stands in, with a notice; a bad log dir must still be one line.
+    _one_line_error(run_cli("--headless", "--log-dir", "/etc/passwd/logs"), "/etc/passwd")
