@@ -7,6 +7,7 @@ here, once, with a clear error for a bad value.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
@@ -326,6 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     command = command_run
     if argv and argv[0] in COMMANDS:
         command = COMMANDS[argv.pop(0)]
+    from avatar.native_log import NativeLogFilter
+
+    with contextlib.nullcontext() if debug else NativeLogFilter():
+        return _run_command(command, argv, debug)
+
+
+def _run_command(command, argv: list[str], debug: bool) -> int:
     try:
         return command(argv)
     except CliError as exc:
