@@ -71,7 +71,7 @@ class NativeLogFilter:
         # Put the real stderr back on fd 2; the pipe's last writer closes, so the thread ends.
         os.dup2(self._saved_fd, 2)
         if self._thread is not None:
-            self._thread.join(timeout=1.0)
+            self._thread.join(timeout=5.0)  # it ends as soon as the pipe is drained
         replacement, sys.stderr = sys.stderr, self._saved_stderr
         try:
             replacement.close()
