@@ -113,6 +113,7 @@ class Mode:
     """
 
     name = "mirror"
+    window_close_quits = True  # an unattended exhibit ignores a visitor's Alt-F4
 
     def session_name(self, session: MirrorSession) -> str | None:
         """[main] The log folder's name; None for the default."""
@@ -712,7 +713,7 @@ class MirrorSession:
     def _handle_window_events(self) -> None:
         pygame = self.display.pygame
         for event in pygame.event.get():
-            if event.type == pygame.QUIT:
+            if event.type == pygame.QUIT and self.mode.window_close_quits:
                 raise StopRequested("window closed")
             if event.type == pygame.KEYDOWN:
                 if self.text_input is not None and self.text_input.wants(event.key, getattr(event, "unicode", "")):

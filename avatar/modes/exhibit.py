@@ -72,6 +72,7 @@ def greet_controls(controls, since_s: float, greet_s: float):
 
 class ExhibitMode(Mode):
     name = "exhibit"
+    window_close_quits = False  # only Esc held 2 s or the quit sequence; signals still stop it
 
     def __init__(self, attract_text: str | None = None, settings: ExhibitSettings | None = None):
         self.settings = settings or ExhibitSettings()
