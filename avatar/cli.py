@@ -220,9 +220,10 @@ def _chat_settings(args: argparse.Namespace, log_dir):
 def command_run(argv: list[str]) -> int:
     import dataclasses
 
-    from avatar.app import MirrorSession, check_display
+    from avatar.app import MirrorSession
     from avatar.sources import camera_available
     from avatar.styles import load_style
+    from avatar.window import check_display
 
     args = build_run_parser().parse_args(argv)
     settings = settings_from_args(args)

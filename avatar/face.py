@@ -134,6 +134,14 @@ class FaceReading:
         return FaceReading(faces=0, primary=None)
 
 
+def aligned_empty(shape: tuple[int, ...], alignment: int = 64):
+    """An uninitialised uint8 array whose data starts on an `alignment`-byte boundary."""
+    size = int(np.prod(shape))
+    raw = np.empty(size + alignment, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % alignment
+    return raw[offset : offset + size].reshape(shape)
+
+
 class RunningMode(Enum):
     IMAGE = "image"
     VIDEO = "video"
