@@ -40,7 +40,9 @@ class NativeLogFilter:
             self._saved_fd = None
             return self
         self._saved_stderr = sys.stderr
-        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(self._saved_fd), "wb", buffering=0), write_through=True)
+        # Line-buffered, so each of our lines reaches the terminal in one write and never
+        # interleaves mid-line with a forwarded native line.
+        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(self._saved_fd), "wb"), line_buffering=True)
         self._thread = threading.Thread(target=self._forward, args=(read_fd, self._saved_fd), name="native-log", daemon=True)
         self._thread.start()
         return self
