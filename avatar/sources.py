@@ -323,6 +323,33 @@ def parse_camera_spec(spec: str) -> int | None:
     return None
 
 
+def mp4_index_missing(path: Path) -> bool:
+    """True for an MP4/QuickTime file whose top-level boxes have media data but no `moov` index.
+
+    Such a file was cut before the recorder wrote its index at the end; without it (and the codec
+    set-up inside it) no frame can be decoded, so we say so instead of a vague error.
+    """
+    try:
+        with open(path, "rb") as handle:
+            seen = set()
+            while len(seen) < 64:
+                header = handle.read(8)
+                if len(header) < 8:
+                    break
+                size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                seen.add(kind)
+                if size == 1:
+                    size = int.from_bytes(handle.read(8), "big") - 8
+                elif size == 0:
+                    break  # the box runs to the end of the file
+                if size < 8:
+                    break
+                handle.seek(size - 8, os.SEEK_CUR)
+    except OSError:
+        return False
+    return b"ftyp" in seen and b"moov" not in seen
+
+
 def open_source(spec: str, duration_s: float = 3.0, realtime: bool = False, loop: bool = False) -> Source:
     """Open `camera`, `camera:N`, `demo`, or a video or image path."""
     camera_index = parse_camera_spec(spec)
@@ -345,6 +372,11 @@ def open_source(spec: str, duration_s: float = 3.0, realtime: bool = False, loop
     try:
         return VideoFileSource(path, realtime=realtime, loop=loop)
     except SourceError:
+        if mp4_index_missing(path):
+            raise SourceError(
+                f"not a readable video: {path} is an MP4 without its index (moov), as when a recording is cut "
+                "off before it was finished; nothing in it can be decoded"
+            ) from None
         if suffix in VIDEO_SUFFIXES:
             raise SourceError(f"not a readable video: {path}") from None
     try:

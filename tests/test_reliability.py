@@ -200,3 +200,29 @@ def test_a_default_run_opens_no_network_socket(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "socket", Recording)
     assert MirrorSession(_settings(tmp_path)).run() == 0
     assert opened == []
+
+
+def test_an_mp4_cut_to_300_kb_is_read_to_its_end(tmp_path):
+    # An H.264 mp4 with its index at the front (as phones and `-movflags +faststart` write it),
+    # cut the way a failed copy cuts it: every whole frame before the cut is read.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((ROOT / "tests" / "fixtures" / "faststart_h264.mp4").read_bytes()[:300_000])
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--source", str(cut), "--headless", "--log-dir", str(tmp_path / "logs")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cut or corrupt" in result.stderr and "Traceback" not in result.stderr
+    assert len(read_frames(only_session(tmp_path / "logs"))) > 20
+
+
+def test_an_mp4_cut_before_its_index_is_named_as_such(tmp_path):
+    from avatar.errors import SourceError
+    from avatar.sources import open_source
+
+    cut = tmp_path / "recording.mp4"
+    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + bytes(12)
+    mdat = (10_000_000).to_bytes(4, "big") + b"mdat" + bytes(5000)
+    cut.write_bytes(ftyp + mdat)
+    with pytest.raises(SourceError, match="without its index"):
+        open_source(str(cut))
