@@ -14,6 +14,8 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tests use the repo's tools/ (clip warping, synthetic series)
+    sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT / "tests" / "fixtures"
 MEDIA = ROOT / "tests" / ".media"
 ASTRONAUT = ROOT / "assets" / "media" / "astronaut.png"
