@@ -55,7 +55,7 @@ CHANNELS = (  # label, colour name, where the value comes from
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What one frame shows, made in the perception thread and drawn in the presenting one."""
+    """What one frame shows, made where the frame is answered and drawn in the presenting thread."""
 
     t_s: float
     faces: int
@@ -79,6 +79,7 @@ class Snapshot:
     landmarks: np.ndarray | None
     history: np.ndarray  # (n, 3): t, smile (NaN with no face), echo smile; the last 10 s
     caption: str
+    learned: str = "nothing yet"  # what the avatar has learned from this visitor's smiles, in a few words
 
 
 def _mesh_edges() -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +146,16 @@ def _familiarity_line(s: Snapshot) -> str:
     return "An acquaintance: a moderate echo, a little faster than for a stranger."
 
 
+def learned_summary(echo) -> str:
+    """The model's per-visitor learning (empathy.py) in a few words for the class."""
+    events = int(getattr(echo, "learned_events", 0) or 0)
+    if events == 0:
+        return "nothing yet"
+    peak = getattr(echo, "learned_smile_peak", 0.0)
+    rise = getattr(echo, "learned_smile_rise_s", 0.0)
+    return f"{events} smile{'s' if events != 1 else ''}: size {peak:.2f}, rise {rise:.1f} s"
+
+
 class ClassroomMode(Mode):
     name = "classroom"
 
@@ -199,6 +210,7 @@ class ClassroomMode(Mode):
             gain=e.gain, delay_s=getattr(e, "delay_s", 0.0), lapse=lapse, p_lapse=getattr(e, "p_lapse", 0.0),
             lapses=self._lapses, condition=model.condition.value, mapping=model.mapping.value,
             guard=bool(getattr(model, "guard", True)), familiarity_fixed=model.familiarity is not None,
+            learned=learned_summary(e),
             blendshapes=None if primary is None else primary.blendshapes,
             box=None if primary is None else (primary.center_x, primary.center_y, primary.width, primary.height),
             landmarks=None if primary is None else primary.landmarks,
@@ -400,6 +412,7 @@ class ClassroomMode(Mode):
             ("delay", f"{snap.delay_s:.2f} s", p.text),
             ("lapses", f"{snap.lapses}   (chance {100 * snap.p_lapse:.0f} %)", p.concern if snap.lapse else p.text),
             ("mapping / guard", f"{snap.mapping} / {'on' if snap.guard else 'off'}", p.text),
+            ("learned", snap.learned, p.echo if snap.learned != "nothing yet" else p.dim),
         )
         row_h = (h - 8 * k) / len(rows)
         size = round(min(27 * k, row_h * 0.8))
