@@ -316,8 +316,11 @@ def pipeline_run(
             perception_ms.append(((face_s.popleft() if face_s else 0.0) + time.perf_counter() - t0) * 1000.0)
             return expression
 
-        session.reader.read = timed_face_read
-        session.expression_reader.read = timed_expression_read
+        if not duration_s:
+            # A soak keeps no per-frame timings: a list that grows by a frame's worth of floats is
+            # exactly the kind of slow growth a soak is there to find in the program.
+            session.reader.read = timed_face_read
+            session.expression_reader.read = timed_expression_read
         if duration_s:
             mode.rss_mb.append((0.0, round(rss_mb_now(), 1)))
         t0 = time.perf_counter()
