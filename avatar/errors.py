@@ -26,3 +26,9 @@ class LogError(AvatarError):
 
 class DisplayError(AvatarError):
     """No display to open a window on."""
+
+
+def first_line(exc: BaseException) -> str:
+    """A native library's exception as one line for our messages (its first line, or its type)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

