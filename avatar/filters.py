@@ -26,6 +26,9 @@ class OneEuroSettings:
     d_cutoff_hz: float = 1.0
 
 
+MIN_STEP_S = 1e-6
+
+
 def _alpha(cutoff_hz: float, dt_s: float) -> float:
     # The exponential smoothing factor of a first-order low-pass at `cutoff_hz` for a step of dt_s;
     # always in (0, 1], which is what keeps the output between the previous output and the input.
@@ -37,7 +40,7 @@ class OneEuroFilter:
     """One scalar channel. `__call__(x, t_s)` returns the filtered value.
 
     The first sample (or the first after `reset`) passes through unchanged. A sample whose time
-    does not advance (dt <= 0) leaves the state alone and returns the current output.
+    does not advance (by more than a microsecond) leaves the state alone and returns the current output.
     """
 
     def __init__(self, settings: OneEuroSettings = OneEuroSettings()):
@@ -61,7 +64,9 @@ class OneEuroFilter:
             self._x, self._dx, self._t_s = x, 0.0, float(t_s)
             return x
         dt_s = float(t_s) - self._t_s
-        if not dt_s > 0.0:
+        # Under a microsecond is no real step (frames are milliseconds apart), and a denormal one
+        # would turn the speed into inf and 0 * inf into NaN.
+        if not dt_s > MIN_STEP_S:
             return self._x
         s = self.settings
         dx = (x - self._x) / dt_s
