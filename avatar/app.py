@@ -209,11 +209,13 @@ class MirrorSession:
         self.display = Display(s.size, s.headless, s.fullscreen, screen=s.screen)
         if s.save_video:
             self.recorder = VideoRecorder(s.save_video, self.source.fps, self.display.surface.get_size())
-        # Later stages add their own columns after the contract's twelve, in pipeline order.
+        # Later stages add their own columns after the contract's twelve, in pipeline order; columns
+        # added since go after all of those (docs/contract.md: new columns only at the end).
         extra = (
             tuple(getattr(Expression, "LOG_FIELDS", ()))
             + tuple(getattr(Echo, "LOG_FIELDS", ()))
             + tuple(self.mode.extra_columns())
+            + Expression.LATE_LOG_FIELDS
         )
         if s.lsl:
             from avatar.lsl import IRREGULAR_RATE, LslStreams, MarkerListener, default_source_id, streamed_channels
@@ -363,6 +365,7 @@ class MirrorSession:
         for stage_result in (x, e):
             if hasattr(stage_result, "log_values"):
                 row.update(zip(type(stage_result).LOG_FIELDS, stage_result.log_values(), strict=True))
+        row.update(zip(Expression.LATE_LOG_FIELDS, x.late_log_values(), strict=True))
         if self.log is not None:
             self.log.frame(row)
         if self.lsl is not None:

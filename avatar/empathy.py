@@ -78,6 +78,13 @@ class EmpathySettings:
     wince_full: float = 0.6
     wince_softening: float = 0.5  # a wince is answered with concern, the wince itself softened (Sun et al. 2015)
 
+    # --- distress: pain or sadness is answered with concern, never with a smile (SCIENCE.md) ------
+    distress_no_smile_from: float = 0.15  # distress above this starts to take the smile out of the echo ...
+    distress_no_smile_at: float = 0.35  # ... and from here no smile is echoed at all, whatever the smile channel says
+    distress_smile_release_s: float = 0.3  # a smile already shown leaves this fast once distress appears
+    concern_floor: float = 0.35  # clear distress gets at least this much concern, even from a stranger
+    concern_attack_s: float = 0.6  # concern comes on slower and gentler than a smile (attack_s)
+
     # --- timing (Dimberg & Thunberg 1998; Dimberg et al. 2000) ------------------------------------
     delay_min_s: float = 0.35  # onset delay for a friend at no load
     delay_unfamiliar_s: float = 0.35  # added for a complete stranger
@@ -134,6 +141,7 @@ class EmpathySettings:
         if self.familiarity is not None and not 0.0 <= self.familiarity <= 1.0:
             raise bad("familiarity", "must be within 0-1")
         for name in ("familiarity_start", "gain_floor", "smile_familiarity_base", "wince_familiarity_base", "load_damping",
+                     "distress_no_smile_from", "distress_no_smile_at", "concern_floor",
                      "wince_softening", "lapse_max", "lapse_familiarity_relief", "lapse_residual", "anticipation_strength",
                      "imitation_strength", "guard_ratio", "event_on", "event_off", "rest_level"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -145,13 +153,16 @@ class EmpathySettings:
         if not self.delay_s >= 0.0:
             raise bad("delay_s", "must be 0 or more")
         for name in ("familiarity_tau_s", "familiarity_decay_tau_s", "attack_s", "release_s", "absent_fade_s",
-                     "delayed_smoothing_s", "anticipation_window_s", "smile_full", "wince_full"):
+                     "delayed_smoothing_s", "anticipation_window_s", "smile_full", "wince_full", "distress_smile_release_s",
+                     "concern_attack_s"):
             if not getattr(self, name) > 0.0:
                 raise bad(name, "must be above 0")
         if not self.lapse_load_exponent > 0.0:
             raise bad("lapse_load_exponent", "must be above 0")
         if not self.event_off < self.event_on:
             raise bad("event_off", "must be below event_on")
+        if not self.distress_no_smile_from < self.distress_no_smile_at:
+            raise bad("distress_no_smile_from", "must be below distress_no_smile_at")
         if not isinstance(self.seed, int):
             raise bad("seed", "must be an integer")
 
@@ -188,8 +199,10 @@ def lapse_probability(familiarity: float, load: float, settings: EmpathySettings
 class Echo:
     """What the avatar answers in one frame, and why.
 
-    `smile`, `wince` and `concern` are 0-1. `wince` is the softened wince the avatar shows and
-    `concern` how much it answers with concern (raised inner brows). Lateral values
+    `smile`, `wince` and `concern` are 0-1. `concern` is how much it answers the person's distress
+    (pain or sadness) with concern (raised inner brows, a soft closed mouth), and `wince` the softened
+    wince that goes with it. `target_wince` and `gain_wince` keep their names from before there was
+    a sadness channel: they are the distress target and gain. Lateral values
     (`smile_roll_deg`) are in the person's frame, like `Expression.roll_deg`; `mirror` says how the
     rig should turn them into the avatar's own (the same way it turns the tracked head pose).
     """
@@ -242,8 +255,9 @@ _EPS_T = 1e-9  # samples at t - delay on the same frame grid must be read exactl
 
 
 class _History:
-    """The delay line: per frame (t, smile, wince, smile factor, wince factor, smile lapsed, wince lapsed,
-    smile gain, wince gain, full smile).
+    """The delay line: per frame (t, smile, distress, smile factor, distress factor, smile lapsed,
+    distress lapsed, smile gain, distress gain, full smile). The smile is stored as it may be echoed:
+    already without the part that came with distress.
 
     A factor is what the frame's expression event is echoed at (1 +- variability, or the lapse residual);
     it is set retroactively back to where the event left rest, once the event's lapse has been drawn.
@@ -276,8 +290,9 @@ class _History:
 
 
 # Columns of a _History row.
-_T, _SMILE, _WINCE, _F_SMILE, _F_WINCE, _L_SMILE, _L_WINCE, _GAIN, _GAIN_WINCE, _FULL = range(10)
-_COL = {"smile": (_SMILE, _F_SMILE, _L_SMILE), "wince": (_WINCE, _F_WINCE, _L_WINCE)}
+_T, _SMILE, _DISTRESS, _F_SMILE, _F_DISTRESS, _L_SMILE, _L_DISTRESS, _GAIN, _GAIN_DISTRESS, _FULL = range(10)
+_COL = {"smile": (_SMILE, _F_SMILE, _L_SMILE), "distress": (_DISTRESS, _F_DISTRESS, _L_DISTRESS)}
+CHANNELS = ("smile", "distress")
 
 
 class _EventTracker:
@@ -494,8 +509,8 @@ class EmpathyModel:
     def __init__(self, settings: EmpathySettings | None = None):
         self.settings = settings or EmpathySettings()
         self._events: list[dict] = []
-        self._rng = {ch: random.Random(f"lapse-{ch}-{self.settings.seed}") for ch in ("smile", "wince")}
-        self._trackers = {ch: _EventTracker(ch, self._rng[ch]) for ch in ("smile", "wince")}
+        self._rng = {ch: random.Random(f"lapse-{ch}-{self.settings.seed}") for ch in CHANNELS}
+        self._trackers = {ch: _EventTracker(ch, self._rng[ch]) for ch in CHANNELS}
         self._sham = _Sham(self.settings.seed, self.settings)
         self._history = _History()
         self._echo_smile = 0.0
@@ -570,13 +585,16 @@ class EmpathyModel:
         self._last_t = t_s
         present = bool(expression.present)
         # A face lost for a moment carries its last reading, fading (expression.py's dropout hold).
-        smile = _clip01(float(expression.smile))
-        wince = _clip01(float(expression.wince))
+        distress = _clip01(max(float(expression.distress), float(expression.wince), float(expression.sad)))
+        # Distress takes the smile out of the answer, here and in the delay line (SCIENCE.md: the sign
+        # of the answer to pain or sadness never flips to a smile).
+        smile_allowed = 1.0 - _clip01((distress - s.distress_no_smile_from) / (s.distress_no_smile_at - s.distress_no_smile_from))
+        smile = _clip01(float(expression.smile)) * smile_allowed
 
         self._track_presence(present, dt)
         load_scene = self._scene_load(expression, present, faces, extra_load, dt)
         load = self._total_load(s.load + load_scene)
-        self._grow_familiarity(expression, present, smile, wince, t_s, dt)
+        self._grow_familiarity(expression, present, smile, distress, t_s, dt)
         fam = self.familiarity
 
         gain_fam = familiarity_factor(fam, s.smile_familiarity_base)
@@ -598,13 +616,13 @@ class EmpathyModel:
 
         # The frame is stored with how the avatar would answer it now (gain, full smile), so a delayed
         # echo replays exactly what it would have been: a later change shows after the delay.
-        row = [t_s, smile, wince, 1.0, 1.0, False, False, gain, gain_wince, smile_full]
-        for ch in ("smile", "wince"):
+        row = [t_s, smile, distress, 1.0, 1.0, False, False, gain, gain_wince, smile_full]
+        for ch in CHANNELS:
             tracker = self._trackers[ch]
             _, f_col, l_col = _COL[ch]
             row[f_col], row[l_col] = tracker.factor, tracker.lapsed
         self._history.push(t_s, row)
-        for ch, value in (("smile", smile), ("wince", wince)):
+        for ch, value in (("smile", smile), ("distress", distress)):
             self._event_step(ch, t_s, value, expression.roll_deg if present else 0.0, p_lapse, load)
         if present and not self._trackers["smile"].in_event:
             self._rest_roll_deg += (1.0 - math.exp(-dt / 3.0)) * (expression.roll_deg - self._rest_roll_deg)
@@ -621,8 +639,9 @@ class EmpathyModel:
                 read = self._history.at(t_s - delay_s)
             if read is not None:
                 target_smile = self._target(read[_SMILE], read[_F_SMILE], read[_GAIN], read[_FULL])
-                target_wince = self._target(read[_WINCE], read[_F_WINCE], read[_GAIN_WINCE], s.wince_full)
-                lapse = bool((read[_L_SMILE] and read[_SMILE] >= s.rest_level) or (read[_L_WINCE] and read[_WINCE] >= s.rest_level))
+                target_wince = self._concern_target(read[_DISTRESS], read[_F_DISTRESS], read[_GAIN_DISTRESS])
+                lapse = bool((read[_L_SMILE] and read[_SMILE] >= s.rest_level)
+                             or (read[_L_DISTRESS] and read[_DISTRESS] >= s.rest_level))
             if s.condition is Condition.MIMIC and s.anticipation and present:
                 lead = gain * self._trackers["smile"].factor * min(1.0, anticipated / smile_full)
                 if s.guard:
@@ -631,14 +650,16 @@ class EmpathyModel:
         elif s.condition is Condition.SHAM:
             sham = self._sham.step(t_s, s) if present else 0.0
             target_smile = self._target(sham, 1.0, gain, smile_full)
-        target_smile, target_wince = _clip01(target_smile), _clip01(target_wince)
+        target_smile, target_wince = _clip01(target_smile * smile_allowed), _clip01(target_wince)
 
         if s.condition is Condition.DELAYED:
             attack = release = s.delayed_smoothing_s
         else:
             attack, release = attack_s, (release_s if present else s.absent_fade_s)
-        self._echo_smile = _approach(self._echo_smile, target_smile, dt, attack, release)
-        self._concern = _approach(self._concern, target_wince, dt, attack, release)
+        smile_release = release if smile_allowed >= 1.0 else min(release, s.distress_smile_release_s)
+        self._echo_smile = _approach(self._echo_smile, target_smile, dt, attack, smile_release)
+        concern_attack = attack if s.condition is Condition.DELAYED else s.concern_attack_s
+        self._concern = _approach(self._concern, target_wince, dt, concern_attack, release)
         if s.condition is Condition.STATIC:
             self._echo_smile = self._concern = 0.0
         if s.condition is Condition.SHAM and present:
@@ -684,6 +705,16 @@ class EmpathyModel:
         if s.guard:
             target = min(target, s.guard_ratio * value)  # the sweet spot: always a bit smaller than the person
         return target
+
+    def _concern_target(self, distress: float, factor: float, gain: float) -> float:
+        """The concern answer to distress: as the wince answer (familiarity-weighted gain), but clear
+        distress gets at least `concern_floor` from anyone, a lapse included (never quite silent)."""
+        s = self.settings
+        target = self._target(distress, factor, gain, s.wince_full)
+        floor = s.concern_floor * min(1.0, distress / s.wince_full)
+        if s.guard:
+            floor = min(floor, s.guard_ratio * distress)
+        return max(target, floor * min(1.0, factor))
 
     def _event_step(self, ch: str, t_s: float, value: float, roll_deg: float, p_lapse: float, load: float) -> None:
         s = self.settings

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading
+from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading, FaceShape
 from avatar.face import Blendshape as B
 from avatar.filters import OneEuroFilter, OneEuroSettings
 
@@ -104,8 +104,11 @@ class Expression:
     face_x: float = 0.0  # face centre in the frame, 0-1 from the left
     face_y: float = 0.0  # 0-1 from the top
     face_size: float = 0.0  # larger side of the face box, a fraction of the frame
-    confidence: float = 0.0  # how far the reading can be trusted: presence, size, pose
+    confidence: float = 0.0  # how far the reading can be trusted: presence, size, pose, plausibility
     held: float = 0.0  # 1 while a lost face's last reading is held, fading to 0
+    sad: float = 0.0  # sadness and crying: grief brows, lip corners down, the square cry mouth, chin raise
+    distress: float = 0.0  # max(wince, sad): pain or sadness, what the avatar answers with concern
+    talking: float = 0.0  # 0-1, how much the mouth moves at syllable rate (speech, not an expression)
 
     LOG_FIELDS = (
         "smile_duchenne",
@@ -127,6 +130,14 @@ class Expression:
     @staticmethod
     def absent() -> Expression:
         return Expression(present=False)
+
+    # Added after every earlier column of frames.csv (docs/contract.md), so they are logged apart.
+    LATE_LOG_FIELDS = ("sad", "distress", "talking")
+
+    def late_log_values(self) -> tuple:
+        if not self.present:
+            return (None,) * len(self.LATE_LOG_FIELDS)
+        return (self.sad, self.distress, self.talking)
 
     def log_values(self) -> tuple:
         """Values for LOG_FIELDS; None (an empty cell) for every channel when no face was read."""
@@ -159,6 +170,9 @@ CHANNEL_NAMES = (
     "smile",
     "duchenne",
     "wince",
+    "sad",
+    "distress",
+    "talking",
     "surprise",
     "frown",
     "mouth_open",
@@ -172,7 +186,7 @@ CHANNEL_NAMES = (
     "face_size",
     "confidence",
 )
-UNIT_CHANNELS = ("smile", "duchenne", "wince", "surprise", "frown", "mouth_open", "blink_left", "blink_right")
+UNIT_CHANNELS = ("smile", "duchenne", "wince", "sad", "distress", "surprise", "frown", "mouth_open", "blink_left", "blink_right")
 
 
 # --- Pure channel formulas -------------------------------------------------------------------
@@ -218,15 +232,86 @@ def smile_curve(lip_pull: float) -> float:
     return _clip01(1.0 - math.exp(-x / 0.22))
 
 
-def smile_score(a: np.ndarray) -> float:
-    """AU12, the lip-corner pull, on blendshapes above neutral; mildly discounted by a hard frown.
+# --- What tells a smile from a cry (SCIENCE.md, "Distress, crying and laughter") ----------------
+#
+# MediaPipe's mouthSmile rises for any sideways pull of the lips, the square mouth of crying
+# included, so the smile is the lip-corner pull *unless* the rest of the face says otherwise.
+# Each cue below is something a smile or a laugh does not do; each is 0-1.
 
-    A strong brow lowerer (AU4) with a lip-corner pull is a grimace more often than a smile, so
-    the smile loses up to half its value as browDown rises past 0.3.
+# Lip corners above the middle of the lips, in eye-widths (FaceShape.corner_lift). Measured on real
+# faces read by the model: smiles and laughs 0.04-0.14 (astronaut 0.105; group photos 0.042-0.136),
+# other faces -0.04-0.085. At or below LIFT_FLAT the corners are not lifted at all.
+LIFT_FLAT = 0.03
+LIFT_SPAN = 0.05
+
+
+def corners_not_lifted(shape: FaceShape | None) -> float:
+    """1 when the lip corners are level with or below the middle of the lips (no geometry: 0)."""
+    if shape is None:
+        return 0.0
+    return _clip01((LIFT_FLAT - shape.corner_lift) / LIFT_SPAN)
+
+
+def corners_below_lips(shape: FaceShape | None) -> float:
+    """1 when the lip corners sit clearly below the middle of the lips: the square cry mouth or a frown."""
+    if shape is None:
+        return 0.0
+    return _clip01(-shape.corner_lift / LIFT_SPAN)
+
+
+def grief_brows(a: np.ndarray) -> float:
+    """AU1 without AU2: the inner brows raised above the outer ones (surprise raises both)."""
+    return _clip01((a[B.browInnerUp] - _mean(a, B.browOuterUpLeft, B.browOuterUpRight) - 0.05) / 0.25)
+
+
+def mouth_down(a: np.ndarray) -> float:
+    """AU15 (lip corners pulled down) or AU17 (the chin raised, pushing the lower lip up)."""
+    corners = _clip01(_mean(a, B.mouthFrownLeft, B.mouthFrownRight) / 0.25)
+    # A relaxed or pressed mouth raises the chin a little (0.1-0.16 on real neutral faces).
+    chin = _clip01((a[B.mouthShrugLower] - 0.1) / 0.25)
+    return max(corners, 0.8 * chin)
+
+
+def squeezed_shut_closed_mouth(a: np.ndarray) -> float:
+    """Eyes squeezed shut (AU6/7 + AU43) over a mouth that shows no teeth and is not open.
+
+    Laughter squeezes the eyes too, but over an open mouth or bared upper teeth (AU10 + AU25/26):
+    every broad smile and laugh we measured reads mouthUpperUp 0.47-0.86. Eyes only looking down
+    read as a blink without the squint, so both must be high.
+    """
+    squeeze = _clip01((min(_mean(a, B.eyeBlinkLeft, B.eyeBlinkRight), _mean(a, B.eyeSquintLeft, B.eyeSquintRight)) - 0.45) / 0.3)
+    opening = max(_mean(a, B.mouthUpperUpLeft, B.mouthUpperUpRight), a[B.jawOpen])
+    return squeeze * (1.0 - _clip01(opening / 0.3))
+
+
+def smile_veto(a: np.ndarray, shape: FaceShape | None) -> float:
+    """How sure the face says the lip pull is not a smile: 0 (it may be one) to 1 (it is not)."""
+    return max(corners_not_lifted(shape), mouth_down(a), grief_brows(a), squeezed_shut_closed_mouth(a))
+
+
+def smile_score(a: np.ndarray, shape: FaceShape | None = None) -> float:
+    """AU12, the lip-corner pull on blendshapes above neutral, unless the face says it is no smile.
+
+    There is no discount for lowered brows: a laugh lowers them too, and so does a hand on the brow.
+    The veto does not depend on the pull, so more pull never reads less smile.
     """
     pull = _mean(a, B.mouthSmileLeft, B.mouthSmileRight)
-    brow = _mean(a, B.browDownLeft, B.browDownRight)
-    return _clip01(smile_curve(pull) * (1.0 - 0.5 * _clip01((brow - 0.3) / 0.3)))
+    return _clip01(smile_curve(pull) * (1.0 - smile_veto(a, shape)))
+
+
+def sad_score(a: np.ndarray, shape: FaceShape | None = None) -> float:
+    """Sadness and crying (Ekman & Friesen's sadness; the cry face): AU1+4 brows, AU15/17, AU20 with AU43.
+
+    The cry mouth is the lips pulled down (AU15), the chin raised (AU17), or the lips stretched
+    wide (a high mouthSmile) without the corners going up, or with the eyes squeezed shut over a
+    closed mouth. Grief brows alone read about half; a cry mouth alone a little more; both, 1.
+    """
+    # Only a wide pull counts: a faint closed-mouth smile often sits level (0.4 with lift -0.01, real).
+    pull = _clip01((_mean(a, B.mouthSmileLeft, B.mouthSmileRight) - 0.45) / 0.3)
+    stretched_flat = corners_below_lips(shape) * pull
+    mouth = max(mouth_down(a), stretched_flat, squeezed_shut_closed_mouth(a) * pull)
+    brows = grief_brows(a)
+    return _clip01(0.5 * brows + 0.65 * mouth + 0.35 * brows * mouth)
 
 
 def duchenne_score(a: np.ndarray, smile: float) -> float:
@@ -296,14 +381,21 @@ def confidence_score(face: Face) -> float:
     return _clip01(math.sqrt(size) * (1.0 - _clip01(turn)))
 
 
-def channels_from_blendshapes(blendshapes: np.ndarray, baseline: np.ndarray = POPULATION_BASELINE) -> dict[str, float]:
-    """The 0-1 channels of one face from its raw blendshapes and a neutral baseline. Pure."""
+def channels_from_blendshapes(
+    blendshapes: np.ndarray, baseline: np.ndarray = POPULATION_BASELINE, shape: FaceShape | None = None
+) -> dict[str, float]:
+    """The 0-1 channels of one face from its raw blendshapes, its geometry (if known) and a neutral
+    baseline. Pure. `distress` is max(wince, sad), never less than either."""
     a = above_baseline(blendshapes, baseline)
-    smile = smile_score(a)
+    smile = smile_score(a, shape)
+    wince = wince_score(a, smile)
+    sad = sad_score(a, shape)
     return {
         "smile": smile,
         "duchenne": duchenne_score(a, smile),
-        "wince": wince_score(a, smile),
+        "wince": wince,
+        "sad": sad,
+        "distress": max(wince, sad),
         "surprise": surprise_score(a),
         "frown": frown_score(a, smile),
         "mouth_open": mouth_open_score(a),
@@ -322,7 +414,7 @@ def expression_from_face(face: Face, baseline: np.ndarray = POPULATION_BASELINE)
         face_y=float(face.center_y),
         face_size=float(face.size),
         confidence=confidence_score(face),
-        **channels_from_blendshapes(face.blendshapes, baseline),
+        **channels_from_blendshapes(face.blendshapes, baseline, face.shape),
     )
 
 
@@ -353,6 +445,7 @@ class BaselineSettings:
     calm_surprise: float = 0.30
     calm_frown: float = 0.60
     calm_mouth_open: float = 0.30
+    calm_sad: float = 0.50  # loosely too: some faces rest with the corners down
 
 
 class NeutralBaseline:
@@ -391,6 +484,7 @@ class NeutralBaseline:
             and channels["surprise"] < s.calm_surprise
             and channels["frown"] < s.calm_frown
             and channels["mouth_open"] < s.calm_mouth_open
+            and channels["sad"] < s.calm_sad
         )
 
     def update(self, t_s: float, blendshapes: np.ndarray, calm: bool, calibrating: bool = False) -> None:
@@ -423,6 +517,121 @@ class NeutralBaseline:
         self._value = np.clip(np.minimum((1.0 - w) * self.population + w * personal, BASELINE_CAP_VECTOR), 0.0, 1.0)
 
 
+# --- Speech and implausible readings --------------------------------------------------------
+
+# The channels that the mouth drives (speech moves them) and that a bad reading can invent.
+MOUTH_CHANNELS = ("smile", "duchenne", "wince", "sad")
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Talking moves the jaw at syllable rate (4-6 Hz); an expression lasts 0.5-4 s (SCIENCE.md)."""
+
+    window_s: float = 1.0  # the jaw's last second is searched for swings ...
+    swing: float = 0.04  # ... of at least this much jawOpen between a high and a low
+    swings_at_rest: float = 2.5  # swings per second that are still an expression (a laugh's onset, a gasp) ...
+    swings_full: float = 6.0  # ... and from where it is surely speech
+    hold_window_s: float = 0.6  # while talking, mouth channels read a low percentile of this window ...
+    hold_percentile: float = 30.0  # ... so a smile held through a sentence stays and a syllable's flicker goes
+
+
+class SpeechDetector:
+    """How much the mouth is moving at syllable rate: swings of the jaw per second, 0-1."""
+
+    def __init__(self, settings: SpeechSettings = SpeechSettings()):
+        self.settings = settings
+        self._jaw: deque[tuple[float, float]] = deque()
+
+    def reset(self) -> None:
+        self._jaw.clear()
+
+    def update(self, t_s: float, jaw_open: float) -> float:
+        s = self.settings
+        self._jaw.append((t_s, jaw_open))
+        while self._jaw and t_s - self._jaw[0][0] > s.window_s:
+            self._jaw.popleft()
+        # Count reversals of direction that are at least `swing` deep (hysteresis against jitter).
+        swings, direction, extreme = 0, 0, self._jaw[0][1]
+        for _, value in self._jaw:
+            if direction >= 0 and value > extreme:
+                extreme = value
+            elif direction <= 0 and value < extreme:
+                extreme = value
+            if direction >= 0 and value < extreme - s.swing:
+                swings += direction > 0
+                direction, extreme = -1, value
+            elif direction <= 0 and value > extreme + s.swing:
+                swings += direction < 0
+                direction, extreme = 1, value
+        span = max(self._jaw[-1][0] - self._jaw[0][0], 0.25)
+        return _clip01((swings / span - s.swings_at_rest) / (s.swings_full - s.swings_at_rest))
+
+
+class TalkingHold:
+    """While talking, each mouth channel leans toward a low percentile of its last moments."""
+
+    def __init__(self, settings: SpeechSettings = SpeechSettings()):
+        self.settings = settings
+        self._recent: deque[tuple[float, tuple[float, ...]]] = deque()
+
+    def reset(self) -> None:
+        self._recent.clear()
+
+    def apply(self, t_s: float, values: dict[str, float], talking: float) -> dict[str, float]:
+        s = self.settings
+        self._recent.append((t_s, tuple(values[name] for name in MOUTH_CHANNELS)))
+        while self._recent and t_s - self._recent[0][0] > s.hold_window_s:
+            self._recent.popleft()
+        if talking <= 0.0:
+            return values
+        rank = int(round(s.hold_percentile / 100.0 * (len(self._recent) - 1)))
+        held = dict(values)
+        for i, name in enumerate(MOUTH_CHANNELS):
+            low = sorted(row[i] for _, row in self._recent)[rank]
+            held[name] = values[name] + talking * (low - values[name])
+        return held
+
+
+@dataclass(frozen=True)
+class PlausibilitySettings:
+    """A hand over the mouth or eyes makes the landmarker guess, and its guesses jump: a channel that
+    goes up and straight back down (or down and up) between three frames did not move a face."""
+
+    reversal_ok: float = 0.12  # a reversal this deep is still a face (a blink of the mouth, tracker noise) ...
+    reversal_bad: float = 0.35  # ... and this deep surely is not
+    recovery_s: float = 0.5  # trust comes back over this long after the jumps stop
+
+
+class PlausibilityCheck:
+    """Suspicion 0-1 that the landmarks are inventing: the channels hold and confidence falls by it."""
+
+    def __init__(self, settings: PlausibilitySettings = PlausibilitySettings()):
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self._previous: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+        self._t_s: float | None = None
+        self.suspicion = 0.0
+
+    def update(self, t_s: float, values: tuple[float, ...]) -> float:
+        s = self.settings
+        if self._t_s is not None and t_s > self._t_s:
+            self.suspicion *= math.exp(-(t_s - self._t_s) / s.recovery_s)
+        self._t_s = t_s
+        if self._previous is not None:
+            before, last = self._previous
+            worst = 0.0
+            for a, b, c in zip(before, last, values, strict=True):
+                d0, d1 = b - a, c - b
+                if d0 * d1 < 0.0:
+                    worst = max(worst, min(abs(d0), abs(d1)))
+            now = _clip01((worst - s.reversal_ok) / (s.reversal_bad - s.reversal_ok))
+            self.suspicion = max(self.suspicion, now)
+        self._previous = (self._previous[1] if self._previous else values, values)
+        return self.suspicion
+
+
 # --- The per-session reader ----------------------------------------------------------------
 
 
@@ -438,12 +647,15 @@ class ReaderSettings:
     pose_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=1.0, beta=0.05)  # degrees: speed in deg/s
     position_filter: OneEuroSettings = OneEuroSettings(min_cutoff_hz=1.0, beta=2.0)
     baseline: BaselineSettings = BaselineSettings()
+    speech: SpeechSettings = SpeechSettings()
+    plausibility: PlausibilitySettings = PlausibilitySettings()
 
 
 _FILTERED = {
     "smile": "channel_filter",
     "duchenne": "channel_filter",
     "wince": "channel_filter",
+    "sad": "channel_filter",
     "surprise": "channel_filter",
     "frown": "channel_filter",
     "mouth_open": "channel_filter",
@@ -471,6 +683,10 @@ class ExpressionReader:
         self.settings = settings
         self.baseline = NeutralBaseline(settings.baseline)
         self._filters = {name: OneEuroFilter(getattr(settings, kind)) for name, kind in _FILTERED.items()}
+        self._speech = SpeechDetector(settings.speech)
+        self._talking_hold = TalkingHold(settings.speech)
+        self._plausibility = PlausibilityCheck(settings.plausibility)
+        self._trusted: dict[str, float] | None = None  # the mouth channels as last believed
         self._last: Expression | None = None  # the last present (filtered) reading
         self._last_present_t: float | None = None
         self._person_start_t: float | None = None
@@ -491,6 +707,10 @@ class ExpressionReader:
         self.baseline.reset()
         for f in self._filters.values():
             f.reset()
+        self._speech.reset()
+        self._talking_hold.reset()
+        self._plausibility.reset()
+        self._trusted = None
         self._last = None
         self._last_present_t = None
         self._person_start_t = None
@@ -519,11 +739,29 @@ class ExpressionReader:
         raw = expression_from_face(face, self.baseline.value)
         calibrating = self._calibrating_at(t_s)
         self.baseline.update(t_s, face.blendshapes, calm=self.baseline.is_calm(raw.channels()), calibrating=calibrating)
-        filtered = {name: self._filters[name](getattr(raw, name), t_s) for name in _FILTERED}
+        values = {name: getattr(raw, name) for name in _FILTERED}
+        values["talking"] = self._speech.update(t_s, float(face.blendshapes[B.jawOpen]))
+        suspicion = self._plausibility.update(t_s, tuple(values[name] for name in (*MOUTH_CHANNELS, "mouth_open")))
+        values = self._believed(values, suspicion)
+        values = self._talking_hold.apply(t_s, values, values["talking"])
+        values["confidence"] *= 1.0 - suspicion
+        filtered = {name: self._filters[name](values[name], t_s) for name in _FILTERED}
+        filtered["talking"] = values["talking"]
+        filtered["distress"] = max(filtered["wince"], filtered["sad"])  # the invariant survives the smoothing
         expression = dataclasses.replace(raw, **filtered)
         self._last = expression
         self._last_present_t = t_s
         return expression
+
+    def _believed(self, values: dict[str, float], suspicion: float) -> dict[str, float]:
+        """The mouth channels move toward a new reading only as far as it can be trusted: an
+        implausible one (a hand over the mouth) holds the last believed values instead."""
+        if self._trusted is not None and suspicion > 0.0:
+            values = dict(values)
+            for name in MOUTH_CHANNELS:
+                values[name] = self._trusted[name] + (1.0 - suspicion) * (values[name] - self._trusted[name])
+        self._trusted = {name: values[name] for name in MOUTH_CHANNELS}
+        return values
 
     def _dropout(self, t_s: float) -> Expression:
         s = self.settings

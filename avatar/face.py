@@ -96,6 +96,62 @@ FACE_OVAL = (
 
 # MediaPipe names "Left"/"Right" from the subject's point of view (the person's own left).
 
+# The few mesh points that FaceShape measures (canonical face mesh indices; "right" is the person's own).
+_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT = 33, 263
+_MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT = 61, 291
+_LIP_INNER_UPPER, _LIP_INNER_LOWER = 13, 14
+_NOSE_BASE = 2
+_BROW_INNER_RIGHT, _BROW_INNER_LEFT = 107, 336
+_BROW_OUTER_RIGHT, _BROW_OUTER_LEFT = 70, 300
+_SHAPE_POINTS = (_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT, _MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT, _LIP_INNER_UPPER,
+                 _LIP_INNER_LOWER, _NOSE_BASE, _BROW_INNER_RIGHT, _BROW_INNER_LEFT, _BROW_OUTER_RIGHT, _BROW_OUTER_LEFT)
+
+
+@dataclass(frozen=True)
+class FaceShape:
+    """What the blendshapes blur: where the lip corners and brows sit, from a few mesh points.
+
+    Lengths are in eye-widths (the distance between the outer eye corners) on the face turned
+    upright (roll removed), heights positive upward, so they do not depend on the face's size,
+    position or tilt in the frame. MediaPipe's `mouthSmile` rises for any sideways lip stretch,
+    the square mouth of crying included; whether the corners actually go *up* is geometry.
+    """
+
+    corner_lift: float  # lip corners above the middle of the lips (+: the U of a smile, -: the arch of a frown)
+    corner_drop: float  # lip corners below the base of the nose (a smile shortens it, a frown or a cry lengthens it)
+    mouth_width: float  # corner to corner
+    lip_gap: float  # between the inner lips (an open mouth)
+    brow_tilt: float  # inner brow ends above the outer ones (+: the oblique "grief" brows of sadness)
+
+    @staticmethod
+    def from_points(points: dict[int, tuple[float, float]]) -> FaceShape | None:
+        """From mesh points in pixels (x right, y down); None when the eyes coincide (no scale)."""
+        (ax, ay), (bx, by) = points[_EYE_OUTER_RIGHT], points[_EYE_OUTER_LEFT]
+        eye = math.hypot(bx - ax, by - ay)
+        if not eye > 1e-6:
+            return None
+        ux, uy = (bx - ax) / eye, (by - ay) / eye  # along the eyes; "up" on the face is (uy, -ux)
+
+        def up(i: int) -> float:
+            x, y = points[i]
+            return (x * uy - y * ux) / eye
+
+        def across(i: int) -> float:
+            x, y = points[i]
+            return (x * ux + y * uy) / eye
+
+        corners = (up(_MOUTH_CORNER_RIGHT) + up(_MOUTH_CORNER_LEFT)) / 2
+        lips = (up(_LIP_INNER_UPPER) + up(_LIP_INNER_LOWER)) / 2
+        inner = (up(_BROW_INNER_RIGHT) + up(_BROW_INNER_LEFT)) / 2
+        outer = (up(_BROW_OUTER_RIGHT) + up(_BROW_OUTER_LEFT)) / 2
+        return FaceShape(
+            corner_lift=corners - lips,
+            corner_drop=up(_NOSE_BASE) - corners,
+            mouth_width=across(_MOUTH_CORNER_LEFT) - across(_MOUTH_CORNER_RIGHT),
+            lip_gap=up(_LIP_INNER_UPPER) - up(_LIP_INNER_LOWER),
+            brow_tilt=inner - outer,
+        )
+
 
 @dataclass(frozen=True)
 class Face:
@@ -110,6 +166,7 @@ class Face:
     width: float
     height: float
     landmarks: np.ndarray | None = field(default=None, repr=False)  # (478, 3) normalized, or None
+    shape: FaceShape | None = None  # None when the model gave too few points
 
     @property
     def size(self) -> float:
@@ -248,7 +305,8 @@ class FaceReader:
 
     def _read(self, image, t_s: float | None) -> FaceReading:
         if not self._video:
-            faces = _faces_from_result(self._run_model(self._landmarker, image, None), keep_landmarks=self.options.keep_landmarks)
+            faces = _faces_from_result(self._run_model(self._landmarker, image, None), image.width, image.height,
+                                       keep_landmarks=self.options.keep_landmarks)
             return self._tracker.choose(faces)
         timestamp_ms = int(round((t_s or 0.0) * 1000.0))
         # MediaPipe refuses a timestamp that does not increase; a looped or still source can repeat one.
@@ -267,7 +325,7 @@ class FaceReader:
                     self._crowd_landmarker = _create_landmarker(self.model, self.options)
                 landmarker = self._crowd_landmarker
         result = self._run_model(landmarker, image, timestamp_ms)
-        faces = _faces_from_result(result, keep_landmarks=self.options.keep_landmarks)
+        faces = _faces_from_result(result, image.width, image.height, keep_landmarks=self.options.keep_landmarks)
         reading = self._tracker.choose(faces)
         if faces and self._counted_faces > reading.faces:
             # The landmarker follows at most num_faces; the detector counts everyone in view.
@@ -351,10 +409,14 @@ def _create_landmarker(model: ModelFile, options: FaceReaderOptions):
         raise ModelError(f"cannot load face model {model.path}: {first_line(exc)}") from None
 
 
-def _faces_from_result(result, keep_landmarks: bool = False) -> list[Face]:
-    """The one place that knows MediaPipe's result layout."""
+def _faces_from_result(result, width: int, height: int, keep_landmarks: bool = False) -> list[Face]:
+    """The one place that knows MediaPipe's result layout. `width` and `height` are the image's, in
+    pixels: landmarks are normalized per axis, so angles and lengths need the aspect back."""
     faces = []
     for index, landmarks in enumerate(result.face_landmarks):
+        shape = None
+        if len(landmarks) > max(_SHAPE_POINTS):
+            shape = FaceShape.from_points({i: (landmarks[i].x * width, landmarks[i].y * height) for i in _SHAPE_POINTS})
         # The box needs only the face's outline; all 478 points are copied only when asked for.
         outline = [landmarks[i] for i in FACE_OVAL if i < len(landmarks)] or landmarks
         xs, ys = [p.x for p in outline], [p.y for p in outline]
@@ -379,6 +441,7 @@ def _faces_from_result(result, keep_landmarks: bool = False) -> list[Face]:
                 width=x1 - x0,
                 height=y1 - y0,
                 landmarks=points,
+                shape=shape,
             )
         )
     return faces

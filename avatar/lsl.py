@@ -64,6 +64,9 @@ CHANNEL_META: dict[str, tuple[str, str]] = {
     "face_size": ("normalized", _PERSON),  # of the frame
     "confidence": ("normalized", _PERSON),
     "held": ("normalized", _PERSON),
+    "sad": ("normalized", _PERSON),
+    "distress": ("normalized", _PERSON),
+    "talking": ("normalized", _PERSON),
     "echo_smile": ("normalized", "Avatar"),
     "echo_wince": ("normalized", "Avatar"),
     "latency_ms": ("milliseconds", "Performance"),

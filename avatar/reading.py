@@ -33,6 +33,7 @@ class StillSearch:
     confirm_scales: tuple[float, ...] = (2.0, 3.0)  # a tile find must be found again on crops this many face sizes wide ...
     confirm_px: int = 256  # ... each resized to this side
     max_faces: int = 8  # the landmarker's num_faces per pass
+    reread_scale: float = 3.0  # every face is read again on a crop this many face sizes wide (see _reread)
 
 
 def _boxes(reading: FaceReading) -> list[Face]:
@@ -93,7 +94,8 @@ def find_faces(reader: FaceReader, rgb: np.ndarray, search: StillSearch = StillS
 
     A face the full frame finds is taken as it is. One only a tile finds must be found again on
     crops centred on it (2 and 3 face sizes wide), which drops the detector's rare false finds in
-    textured tiles; the last crop's reading is kept. The primary face is the largest.
+    textured tiles. Every face is then read on a crop framed around it (`_reread`). The primary
+    face is the largest.
     """
     import cv2
 
@@ -123,6 +125,7 @@ def find_faces(reader: FaceReader, rgb: np.ndarray, search: StillSearch = StillS
                 break
         if confirmed is not None and not any(same(confirmed, face) for face in found):
             found.append(confirmed)
+    found = [_reread(reader, rgb, face, search, cv2) for face in found]
     reader.reset_tracking()
     if not found:
         return FaceReading.empty()
@@ -131,21 +134,39 @@ def find_faces(reader: FaceReader, rgb: np.ndarray, search: StillSearch = StillS
 
 
 def _confirm(reader: FaceReader, rgb: np.ndarray, candidate: Face, scale: float, side_px: int, cv2) -> Face | None:
-    """The candidate found again near the centre of a crop `scale` face sizes wide, in image coordinates."""
+    """The candidate found again near the centre of a square crop `scale` face sizes wide, in image coordinates.
+
+    Past the image's edge the crop is padded, never squeezed: a squeezed face would change its
+    proportions, and with them the lip-corner geometry that tells a smile from a cry.
+    """
     height, width = rgb.shape[:2]
     half = scale * _size_px(candidate, width, height) / 2
     cx, cy = candidate.center_x * width, candidate.center_y * height
-    x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-    x1, y1 = int(min(width, cx + half)), int(min(height, cy + half))
+    x0, y0, x1, y1 = int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half))
     if x1 - x0 < 16 or y1 - y0 < 16:
         return None
-    crop = cv2.resize(rgb[y0:y1, x0:x1], (side_px, side_px), interpolation=cv2.INTER_LINEAR)
+    inside = rgb[max(0, y0) : min(height, y1), max(0, x0) : min(width, x1)]
+    if inside.size == 0:
+        return None
+    square = cv2.copyMakeBorder(inside, max(0, -y0), max(0, y1 - height), max(0, -x0), max(0, x1 - width), cv2.BORDER_CONSTANT)
+    # Small crops are enlarged to the model's input; large ones keep every pixel they have.
+    crop = square if x1 - x0 >= side_px else cv2.resize(square, (side_px, side_px), interpolation=cv2.INTER_LINEAR)
     reader.reset_tracking()
     for face in _boxes(reader.read(np.ascontiguousarray(crop))):
         # The same face: near the crop's centre.
-        if abs(face.center_x - (cx - x0) / (x1 - x0)) < 0.2 and abs(face.center_y - (cy - y0) / (y1 - y0)) < 0.2:
+        if abs(face.center_x - 0.5) < 0.2 and abs(face.center_y - 0.5) < 0.2:
             return _to_image(face, x0, y0, x1 - x0, y1 - y0, width, height)
     return None
+
+
+def _reread(reader: FaceReader, rgb: np.ndarray, face: Face, search: StillSearch, cv2) -> Face:
+    """The face read again on a crop that frames it as the landmarker expects.
+
+    In a large frame a face of a hundred pixels is found, but its landmarks (and so its
+    blendshapes) can be far off: a broad smile read as a frown. Framed at a few face sizes and
+    resized to the model's input, it reads as it is. The first find stays if the crop finds nothing.
+    """
+    return _confirm(reader, rgb, face, search.reread_scale, search.confirm_px, cv2) or face
 
 
 def frame_count(path: Path) -> int:

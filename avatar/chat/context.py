@@ -50,6 +50,7 @@ class FaceContext:
     smile_trend_per_s: float = 0.0  # least-squares slope over the window
     wince_trend_per_s: float = 0.0
     frown: float = 0.0  # mean; lowered brows and lip corners down (Expression.frown)
+    sad: float = 0.0  # mean; sadness and crying (Expression.sad)
     familiarity: float = 0.2  # 0 stranger - 1 friend (avatar.empathy.FAMILIARITY_PRESETS)
     window_s: float = 0.0  # how much time the means cover
 
@@ -66,6 +67,7 @@ class FaceContext:
         familiarity: float,
         window_s: float = 3.0,
         frowns: Sequence[float | None] | None = None,
+        sads: Sequence[float | None] | None = None,
     ) -> FaceContext:
         """Means and slopes over the last `window_s` seconds of a series; None/NaN marks a frame with no face.
 
@@ -73,18 +75,22 @@ class FaceContext:
         """
         if frowns is None:
             frowns = [0.0 if _finite(s) else None for s in smiles]
-        if not (len(times) == len(smiles) == len(winces) == len(frowns)):
-            raise ValueError("times, smiles, winces (and frowns) must have the same length")
+        if sads is None:
+            sads = [0.0 if _finite(s) else None for s in smiles]
+        if not (len(times) == len(smiles) == len(winces) == len(frowns) == len(sads)):
+            raise ValueError("times, smiles, winces (and frowns, sads) must have the same length")
         if not times:
             return cls.absent(familiarity)
         end = max(times)
-        recent = [row for row in zip(times, smiles, winces, frowns, strict=True) if row[0] >= end - window_s]
+        recent = [row for row in zip(times, smiles, winces, frowns, sads, strict=True) if row[0] >= end - window_s]
         seen = [
-            (t, float(s), float(w), float(f) if _finite(f) else 0.0) for t, s, w, f in recent if _finite(s) and _finite(w)
+            (t, float(s), float(w), float(f) if _finite(f) else 0.0, float(d) if _finite(d) else 0.0)
+            for t, s, w, f, d in recent
+            if _finite(s) and _finite(w)
         ]
         if not seen or len(seen) * 2 < len(recent):
             return cls.absent(familiarity)
-        ts, ss, ws, fs = (list(column) for column in zip(*seen, strict=True))
+        ts, ss, ws, fs, ds = (list(column) for column in zip(*seen, strict=True))
         return cls(
             present=True,
             smile=sum(ss) / len(ss),
@@ -92,6 +98,7 @@ class FaceContext:
             smile_trend_per_s=_slope(ts, ss),
             wince_trend_per_s=_slope(ts, ws),
             frown=sum(fs) / len(fs),
+            sad=sum(ds) / len(ds),
             familiarity=float(familiarity),
             window_s=max(ts) - min(ts),
         )
@@ -99,18 +106,22 @@ class FaceContext:
     @classmethod
     def from_expressions(cls, samples: Iterable[tuple[float, object]], familiarity: float, window_s: float = 3.0) -> FaceContext:
         """From (t_s, Expression) pairs, as the window keeps them."""
-        times, smiles, winces, frowns = [], [], [], []
+        times, smiles, winces, frowns, sads = [], [], [], [], []
         for t_s, expression in samples:
             times.append(float(t_s))
             present = bool(getattr(expression, "present", False))
             smiles.append(expression.smile if present else None)
             winces.append(expression.wince if present else None)
             frowns.append(getattr(expression, "frown", 0.0) if present else None)
-        return cls.from_series(times, smiles, winces, familiarity, window_s, frowns=frowns)
+            sads.append(getattr(expression, "sad", 0.0) if present else None)
+        return cls.from_series(times, smiles, winces, familiarity, window_s, frowns=frowns, sads=sads)
 
     def cue(self, settings: ResponderSettings = ResponderSettings()) -> FaceCue:  # noqa: B008  (a frozen dataclass)
         if not self.present:
             return FaceCue.ABSENT
+        # Sadness first: a crying face can read as a smile too, and must never be told it looks well.
+        if self.sad >= settings.upset_level:
+            return FaceCue.UPSET
         # A broad smile discounts the wince channel already (expression.wince_score), so a tense
         # reading wins only when the smile is not clear.
         tense = self.wince >= settings.tense_level or self.frown >= settings.frown_level
@@ -134,6 +145,8 @@ class FaceContext:
             look = "The person is smiling" + (" broadly" if self.smile >= 0.7 else "")
         elif cue is FaceCue.TENSE:
             look = "The person looks a little tense (lowered brows, narrowed eyes)"
+        elif cue is FaceCue.UPSET:
+            look = "The person looks upset, perhaps sad or close to tears; be gentle and do not joke"
         else:
             look = "The person's face is calm and neutral"
         trends = []
@@ -155,6 +168,6 @@ class FaceContext:
         span = f"over {self.window_s:.1f} s" if self.window_s > 0 else "one still"
         return (
             f"face: smile {self.smile:.2f} ({self.smile_trend_per_s:+.2f}/s), wince {self.wince:.2f} "
-            f"({self.wince_trend_per_s:+.2f}/s), frown {self.frown:.2f}, {span}, "
+            f"({self.wince_trend_per_s:+.2f}/s), frown {self.frown:.2f}, sad {self.sad:.2f}, {span}, "
             f"familiarity {self.familiarity:.2f} ({familiarity_word(self.familiarity)}), looks {self.cue().value}"
         )

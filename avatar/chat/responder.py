@@ -153,12 +153,17 @@ _T = {
         ["You look a bit tense. How's it going?", "Rough day? You look a little tense."],
     ),
     "greet_absent": (["I can't quite see you yet."], ["I can't see you yet. Come closer?"]),
+    "greet_upset": (
+        ["You look upset. Take your time; I'm here.", "You seem upset. Would you like to talk?"],
+        ["Hey, you look upset. I'm here.", "Oh, you look upset. Want to talk?"],
+    ),
     "bye": (
         ["Goodbye, and thank you for talking with me.", "Thank you for the conversation. Goodbye.", "Take care. Goodbye."],
         ["Bye for now. Take care!", "See you soon!", "Bye! That was nice."],
     ),
     "bye_smiling": (["It was a pleasure to see you smile."], ["Leaving with a smile. I like that."]),
     "bye_tense": (["I hope the rest of your day is gentle."], ["Go easy on yourself today."]),
+    "bye_upset": (["Please be gentle with yourself today."], ["Take care of yourself, okay?"]),
     "fine_smiling": (
         ["Glad to hear it. You look well.", "Good to hear. You do look well.", "I'm glad. You look well today."],
         ["Glad to hear it — you look well!", "Good! You look great, too.", "Nice, and it shows on your face!"],
@@ -182,6 +187,17 @@ _T = {
         ],
         ["Glad to hear it! You look a bit tense, though. All good?", "Nice! You look a little tense, though. Everything okay?"],
     ),
+    "fine_upset": (
+        [
+            "You say you're fine, but you look upset. Would you like to talk about it?",
+            "You say you're fine, but you seem upset. Take your time. I'm listening.",
+        ],
+        ["You say you're fine, but you look upset. Want to talk?", "Fine? You look upset, though. I'm here."],
+    ),
+    "happy_upset": (
+        ["I'm glad to hear something good. You look a little upset, though. How are you really?"],
+        ["Good to hear. You look upset, though. How are you really?"],
+    ),
     "fine_neutral": (
         ["Good to hear. How has your day been?", "I'm glad to hear that. What brings you here today?"],
         ["Good to hear! What's new?", "Nice. How's your day been?"],
@@ -196,6 +212,13 @@ _T = {
             "Oh, I'm sorry {feeling}. I can see it in your face. Want to talk?",
             "Thanks for telling me. You look a bit tense, too. I'm here.",
         ],
+    ),
+    "sad_upset": (
+        [
+            "I'm sorry {feeling}. I can see it in your face. Take your time; I'm listening.",
+            "That sounds hard, and you look upset. I'm here with you.",
+        ],
+        ["Oh, I'm sorry {feeling}. I can see it. I'm here.", "That sounds hard. You look upset. I'm here, take your time."],
     ),
     "sad_smiling": (
         [
@@ -249,6 +272,7 @@ _T = {
     "note_smile_growing": (["I can see your smile growing."], ["I see that smile growing!"]),
     "note_smile_fading": (["Your smile seems to be fading a little."], ["Your smile's fading a bit."]),
     "note_tense": (["You look a little tense. How are you feeling?"], ["You look a bit tense. You okay?"]),
+    "note_upset": (["You look upset. I'm here if you want to talk."], ["You look upset. I'm here."]),
     "note_smiling": (["You look cheerful."], ["You look happy!"]),
 }
 
@@ -287,14 +311,17 @@ def compose(text: str, context: FaceContext, rng: random.Random, settings: Respo
 
     if reading.intent is Intent.GREETING:
         main = _pick(rng, "greet", tone)
-        note_key = {FaceCue.SMILING: "greet_smiling", FaceCue.TENSE: "greet_tense", FaceCue.ABSENT: "greet_absent"}.get(cue)
-        if _HOW_ARE_YOU.search(lowered) and cue is not FaceCue.TENSE:
+        note_key = {FaceCue.SMILING: "greet_smiling", FaceCue.TENSE: "greet_tense", FaceCue.UPSET: "greet_upset",
+                    FaceCue.ABSENT: "greet_absent"}.get(cue)
+        if _HOW_ARE_YOU.search(lowered) and cue not in (FaceCue.TENSE, FaceCue.UPSET):
             note_key = "how_are_you"
     elif reading.intent is Intent.FAREWELL:
         main = _pick(rng, "bye", tone)
-        note_key = {FaceCue.SMILING: "bye_smiling", FaceCue.TENSE: "bye_tense"}.get(cue)
+        note_key = {FaceCue.SMILING: "bye_smiling", FaceCue.TENSE: "bye_tense", FaceCue.UPSET: "bye_upset"}.get(cue)
     elif reading.intent is Intent.FEELING and (reading.says_fine or reading.sentiment > 0):
-        if cue is FaceCue.TENSE:
+        if cue is FaceCue.UPSET:
+            main, mismatch = _pick(rng, "fine_upset" if reading.says_fine else "happy_upset", tone), True
+        elif cue is FaceCue.TENSE:
             main, mismatch = _pick(rng, "fine_tense" if reading.says_fine else "happy_tense", tone), True
         elif cue is FaceCue.SMILING:
             main = _pick(rng, "fine_smiling" if reading.says_fine else "happy_any", tone)
@@ -302,10 +329,10 @@ def compose(text: str, context: FaceContext, rng: random.Random, settings: Respo
             main = _pick(rng, "fine_absent" if reading.says_fine else "happy_any", tone)
         else:
             main = _pick(rng, "fine_neutral" if reading.says_fine else "happy_any", tone)
-        if smile_growing and cue is not FaceCue.TENSE:
+        if smile_growing and cue not in (FaceCue.TENSE, FaceCue.UPSET):
             note_key = "note_smile_growing"
     elif reading.intent is Intent.FEELING:
-        key = {FaceCue.TENSE: "sad_tense", FaceCue.SMILING: "sad_smiling"}.get(cue, "sad_neutral")
+        key = {FaceCue.TENSE: "sad_tense", FaceCue.UPSET: "sad_upset", FaceCue.SMILING: "sad_smiling"}.get(cue, "sad_neutral")
         mismatch = cue is FaceCue.SMILING
         main = _pick(rng, key, tone)
     elif reading.intent is Intent.QUESTION:
@@ -315,17 +342,19 @@ def compose(text: str, context: FaceContext, rng: random.Random, settings: Respo
             main = _pick(rng, "who_are_you", tone)
         else:
             main = _pick(rng, "question", tone)
-        if cue is FaceCue.TENSE:
-            note_key = "note_tense"
+        if cue in (FaceCue.TENSE, FaceCue.UPSET):
+            note_key = f"note_{cue.value}"
     else:
         key = "other_positive" if reading.sentiment > 0 else "other_negative" if reading.sentiment < 0 else "other"
         main = _pick(rng, key, tone)
-        if smile_growing:
+        if cue is FaceCue.UPSET:
+            note_key = "note_upset"
+        elif smile_growing:
             note_key = "note_smile_growing"
         elif smile_fading:
             note_key = "note_smile_fading"
-        elif cue is FaceCue.TENSE:
-            note_key = "note_tense"
+        elif cue in (FaceCue.TENSE, FaceCue.UPSET):
+            note_key = f"note_{cue.value}"
         elif cue is FaceCue.SMILING:
             note_key = "note_smiling"
 

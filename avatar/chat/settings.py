@@ -23,6 +23,9 @@ class ResponderSettings:
     tense_level: float = 0.15
     # A frown (lowered brows, lip corners down) reads 0.2-0.4 on those faces and 0 on a neutral one.
     frown_level: float = 0.2
+    # Sadness (Expression.sad) this high reads as upset, whatever the smile says; real smiling and
+    # neutral faces read 0-0.06, grief brows alone about 0.5, a cry face more.
+    upset_level: float = 0.3
     # Change per second of the channel's least-squares slope that counts as "growing" or "fading".
     trend_per_s: float = 0.08
     # Familiarity (0-1) from which the tone turns casual; "acquaintance" (0.5) still gets the formal tone.
@@ -75,4 +78,5 @@ class FaceCue(Enum):
     ABSENT = "absent"
     SMILING = "smiling"
     TENSE = "tense"
+    UPSET = "upset"  # sad or crying: it wins over a smile (a cry face can read as one)
     NEUTRAL = "neutral"
