@@ -16,22 +16,23 @@ from avatar.errors import ConfigError
 from avatar.expression import UNIT_CHANNELS
 
 LABELS = ("neutral", "happy", "pain", "anger", "disgust", "surprise", "sad", "fear")
-# What the channels can tell apart. Disgust, sad and fear have no channel of their own: a disgust
-# face should land in anger/pain (brow lowering, upper lip), sad and fear mostly in neutral.
-PREDICTED = ("neutral", "happy", "pain", "anger", "surprise")
+# What the channels can tell apart. Disgust and fear have no channel of their own: a disgust face
+# should land in anger/pain (brow lowering, upper lip), fear mostly in surprise or neutral.
+PREDICTED = ("neutral", "happy", "sad", "pain", "anger", "surprise")
 
 
 @dataclass(frozen=True)
 class ClassThresholds:
     happy_smile: float = 0.5  # a smile this high is happy, whatever else the face does (a laugh is not a wince)
     surprise: float = 0.5
+    sad: float = 0.35  # sadness at least this high, and at least the wince, is sad (not pain)
     pain_wince: float = 0.55  # a strong wince (brows, lids and eyes closing) is pain ...
     anger_wince: float = 0.30  # ... a moderate one (lowered brows, narrowed eyes) is anger
     anger_frown: float = 0.40  # lip corners down with lowered brows
 
 
 def classify(channels: dict[str, float | None], thresholds: ClassThresholds = ClassThresholds()) -> str:
-    """The predicted class of one face's channels, in order: happy, surprise, pain, anger, else neutral."""
+    """The predicted class of one face's channels, in order: happy, surprise, sad, pain, anger, else neutral."""
     t = thresholds
     if channels.get("smile") is None:
         return "neutral"
@@ -39,6 +40,8 @@ def classify(channels: dict[str, float | None], thresholds: ClassThresholds = Cl
         return "happy"
     if channels["surprise"] >= t.surprise:
         return "surprise"
+    if (channels.get("sad") or 0.0) >= t.sad and channels["sad"] >= channels["wince"]:
+        return "sad"
     if channels["wince"] >= t.pain_wince:
         return "pain"
     if channels["wince"] >= t.anger_wince or channels["frown"] >= t.anger_frown:

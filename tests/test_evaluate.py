@@ -14,8 +14,14 @@ EXPRESSIONS = FIXTURES / "expressions"
 
 
 def channels(**kw):
-    base = dict(smile=0.0, duchenne=0.0, wince=0.0, surprise=0.0, frown=0.0, mouth_open=0.0, blink_left=0.0, blink_right=0.0)
+    base = dict(smile=0.0, duchenne=0.0, wince=0.0, sad=0.0, distress=0.0, surprise=0.0, frown=0.0, mouth_open=0.0,
+                blink_left=0.0, blink_right=0.0)
     return {**base, **kw}
+
+
+def test_classify_reads_sadness_but_never_over_a_stronger_wince():
+    assert classify(channels(sad=0.6, distress=0.6)) == "sad"
+    assert classify(channels(sad=0.4, wince=0.7, distress=0.7)) == "pain"
 
 
 def test_classify_prefers_a_smile_over_a_wince():

@@ -39,6 +39,8 @@ class Palette:
     smile: tuple = (255, 205, 40)  # the person's smile: yellow
     echo: tuple = (60, 200, 255)  # the avatar's echo: cyan
     wince: tuple = (255, 110, 80)  # wince: orange-red
+    sad: tuple = (90, 150, 255)  # sadness: blue
+    distress: tuple = (255, 90, 170)  # distress (wince or sadness): pink, what concern answers
     concern: tuple = (200, 140, 255)  # concern: violet
     good: tuple = (90, 230, 120)
     grid: tuple = (70, 82, 110)
@@ -48,6 +50,8 @@ class Palette:
 CHANNELS = (  # label, colour name, where the value comes from
     ("smile (you)", "smile"),
     ("wince (you)", "wince"),
+    ("sad (you)", "sad"),
+    ("distress (you)", "distress"),
     ("echo smile (avatar)", "echo"),
     ("echo concern (avatar)", "concern"),
 )
@@ -61,6 +65,8 @@ class Snapshot:
     faces: int
     smile: float | None
     wince: float | None
+    sad: float | None
+    distress: float | None
     echo_smile: float
     echo_concern: float
     familiarity: float
@@ -96,6 +102,9 @@ def _mesh_edges() -> tuple[np.ndarray, np.ndarray]:
     return edges(conn.FACE_LANDMARKS_TESSELATION), edges(conn.FACE_LANDMARKS_CONTOURS)
 
 
+DISTRESS_CAPTION = 0.35  # distress this high is explained before anything else but a changed control
+
+
 def caption_for(s: Snapshot, changed: str | None = None) -> str:
     """One plain-language line about what the room sees now; a just-changed control comes first."""
     condition_lines = {
@@ -117,6 +126,8 @@ def caption_for(s: Snapshot, changed: str | None = None) -> str:
         return _familiarity_line(s)
     if s.faces == 0:
         return "No face in view: the avatar waits, and its echo fades away."
+    if s.distress is not None and s.distress >= DISTRESS_CAPTION:
+        return "You look upset or in pain: the avatar answers with concern, never with a smile."
     if s.lapse:
         return "A lapse: the avatar missed that one. Busy people miss some expressions too."
     if s.condition in condition_lines:
@@ -197,7 +208,8 @@ class ClassroomMode(Mode):
             self._lapses += 1
         self._was_lapse = lapse
         with self._lock:
-            self._history.append((t, x.smile if present else math.nan, e.smile))
+            self._history.append((t, x.smile if present else math.nan, e.smile,
+                                  x.distress if present else math.nan, getattr(e, "concern", e.wince)))
             while self._history and self._history[0][0] < t - PLOT_WINDOW_S:
                 self._history.popleft()
             history = np.array(self._history, dtype=float)
@@ -206,6 +218,7 @@ class ClassroomMode(Mode):
         primary = getattr(reading, "primary", None)
         snap = Snapshot(
             t_s=t, faces=outcome.faces, smile=x.smile if present else None, wince=x.wince if present else None,
+            sad=x.sad if present else None, distress=x.distress if present else None,
             echo_smile=e.smile, echo_concern=getattr(e, "concern", e.wince), familiarity=e.familiarity, load=e.load,
             gain=e.gain, delay_s=getattr(e, "delay_s", 0.0), lapse=lapse, p_lapse=getattr(e, "p_lapse", 0.0),
             lapses=self._lapses, condition=model.condition.value, mapping=model.mapping.value,
@@ -386,9 +399,10 @@ class ClassroomMode(Mode):
         p = self.palette
         self._panel(surface, rect, "", k)
         x, y, w, h = rect
-        values = (None, None, 0.0, 0.0) if snap is None else (snap.smile, snap.wince, snap.echo_smile, snap.echo_concern)
+        values = ((None, None, None, None, 0.0, 0.0) if snap is None
+                  else (snap.smile, snap.wince, snap.sad, snap.distress, snap.echo_smile, snap.echo_concern))
         row_h = h / len(CHANNELS)
-        size = round(min(26 * k, row_h * 0.42))
+        size = round(min(26 * k, row_h * 0.48))
         for i, ((label, colour), value) in enumerate(zip(CHANNELS, values, strict=True)):
             ry = y + i * row_h + 6 * k
             color = getattr(p, colour)
@@ -455,8 +469,10 @@ class ClassroomMode(Mode):
             ly = py + ph * (1 - level)
             pygame.draw.line(surface, p.grid, (px, ly), (px + pw, ly), 1)
         size = round(24 * k)
-        self._painter.blit(surface, "smile (you)", size, p.smile, (x + 10 * k, y + h * 0.22))
-        self._painter.blit(surface, "echo (avatar)", size, p.echo, (x + 10 * k, y + h * 0.52))
+        self._painter.blit(surface, "smile (you)", size, p.smile, (x + 10 * k, y + h * 0.06))
+        self._painter.blit(surface, "echo (avatar)", size, p.echo, (x + 10 * k, y + h * 0.24))
+        self._painter.blit(surface, "distress (you)", size, p.distress, (x + 10 * k, y + h * 0.42))
+        self._painter.blit(surface, "concern (avatar)", size, p.concern, (x + 10 * k, y + h * 0.60))
         self._painter.blit(surface, f"last {PLOT_WINDOW_S:.0f} s", round(18 * k), p.dim, (x + 10 * k, y + h * 0.8))
         if snap is None or len(snap.history) < 2:
             return
@@ -467,7 +483,7 @@ class ClassroomMode(Mode):
             return px + pw * (1 - (now - t) / PLOT_WINDOW_S), py + ph * (1 - v)
 
         width = max(2, round(3 * k))
-        for column, color in ((1, p.smile), (2, p.echo)):
+        for column, color in ((3, p.distress), (4, p.concern), (1, p.smile), (2, p.echo)):
             run: list = []
             for t, v in zip(hist[:, 0], hist[:, column], strict=True):
                 if t > now:

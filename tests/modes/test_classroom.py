@@ -67,10 +67,11 @@ def test_keys_change_the_model_at_once_and_log_a_control_event():
 
 
 def test_captions_explain_in_plain_language():
-    base = dict(t_s=1.0, faces=1, smile=0.1, wince=0.0, echo_smile=0.0, echo_concern=0.0, familiarity=0.5, load=0.2,
+    base = dict(t_s=1.0, faces=1, smile=0.1, wince=0.0, sad=0.0, distress=0.0, echo_smile=0.0, echo_concern=0.0, familiarity=0.5, load=0.2,
                 gain=0.5, delay_s=0.6, lapse=False, p_lapse=0.0, lapses=0, condition="mimic", mapping="mirror", guard=True,
                 familiarity_fixed=True, blendshapes=None, box=None, landmarks=None, history=np.zeros((0, 3)), caption="")
     assert caption_for(Snapshot(**{**base, "load": 0.8})).startswith("Load is high: the echo is weaker and slower")
+    assert "never with a smile" in caption_for(Snapshot(**{**base, "smile": 0.8, "sad": 0.7, "distress": 0.7}))
     assert "No face" in caption_for(Snapshot(**{**base, "faces": 0}))
     assert "late" in caption_for(Snapshot(**{**base, "condition": "delayed", "delay_s": 4.0}))
     assert "Guard off" in caption_for(Snapshot(**{**base, "guard": False}), changed="guard")
