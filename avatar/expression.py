@@ -521,6 +521,7 @@ class NeutralBaseline:
 
 # The channels that the mouth drives (speech moves them) and that a bad reading can invent.
 MOUTH_CHANNELS = ("smile", "duchenne", "wince", "sad")
+SUSPICION_CLEAR = 0.05  # below this a reading is trusted again
 
 
 @dataclass(frozen=True)
@@ -529,8 +530,8 @@ class SpeechSettings:
 
     window_s: float = 1.0  # the jaw's last second is searched for swings ...
     swing: float = 0.04  # ... of at least this much jawOpen between a high and a low
-    swings_at_rest: float = 2.5  # swings per second that are still an expression (a laugh's onset, a gasp) ...
-    swings_full: float = 6.0  # ... and from where it is surely speech
+    swings_at_rest: float = 2.5  # reversals per second that are still an expression (a laugh's onset, a gasp) ...
+    swings_full: float = 6.0  # ... and from where it is surely speech (syllables at 4-6 Hz reverse 8-12 times)
     hold_window_s: float = 0.6  # while talking, mouth channels read a low percentile of this window ...
     hold_percentile: float = 30.0  # ... so a smile held through a sentence stays and a syllable's flicker goes
 
@@ -550,19 +551,18 @@ class SpeechDetector:
         self._jaw.append((t_s, jaw_open))
         while self._jaw and t_s - self._jaw[0][0] > s.window_s:
             self._jaw.popleft()
-        # Count reversals of direction that are at least `swing` deep (hysteresis against jitter).
-        swings, direction, extreme = 0, 0, self._jaw[0][1]
+        # Count reversals of direction at least `swing` deep (hysteresis against jitter): a syllable
+        # opens and closes the jaw, two reversals.
+        swings, direction = 0, 0  # direction: +1 rising, -1 falling, 0 not yet known
+        high = low = self._jaw[0][1]
         for _, value in self._jaw:
-            if direction >= 0 and value > extreme:
-                extreme = value
-            elif direction <= 0 and value < extreme:
-                extreme = value
-            if direction >= 0 and value < extreme - s.swing:
+            high, low = max(high, value), min(low, value)
+            if direction >= 0 and value < high - s.swing:
                 swings += direction > 0
-                direction, extreme = -1, value
-            elif direction <= 0 and value > extreme + s.swing:
+                direction, low = -1, value
+            elif direction <= 0 and value > low + s.swing:
                 swings += direction < 0
-                direction, extreme = 1, value
+                direction, high = 1, value
         span = max(self._jaw[-1][0] - self._jaw[0][0], 0.25)
         return _clip01((swings / span - s.swings_at_rest) / (s.swings_full - s.swings_at_rest))
 
@@ -686,7 +686,8 @@ class ExpressionReader:
         self._speech = SpeechDetector(settings.speech)
         self._talking_hold = TalkingHold(settings.speech)
         self._plausibility = PlausibilityCheck(settings.plausibility)
-        self._trusted: dict[str, float] | None = None  # the mouth channels as last believed
+        self._recent_believed: deque[dict[str, float]] = deque(maxlen=2)  # the mouth channels, last two frames
+        self._held_before_jumps: dict[str, float] | None = None
         self._last: Expression | None = None  # the last present (filtered) reading
         self._last_present_t: float | None = None
         self._person_start_t: float | None = None
@@ -710,7 +711,8 @@ class ExpressionReader:
         self._speech.reset()
         self._talking_hold.reset()
         self._plausibility.reset()
-        self._trusted = None
+        self._recent_believed.clear()
+        self._held_before_jumps = None
         self._last = None
         self._last_present_t = None
         self._person_start_t = None
@@ -754,13 +756,21 @@ class ExpressionReader:
         return expression
 
     def _believed(self, values: dict[str, float], suspicion: float) -> dict[str, float]:
-        """The mouth channels move toward a new reading only as far as it can be trusted: an
-        implausible one (a hand over the mouth) holds the last believed values instead."""
-        if self._trusted is not None and suspicion > 0.0:
+        """The mouth channels move toward a new reading only as far as it can be trusted.
+
+        A jump is seen as implausible only on the frame that jumps back, so the frame before it was
+        already the jump: what is held is the reading from before that, until trust returns.
+        """
+        if suspicion < SUSPICION_CLEAR:
+            self._held_before_jumps = None
+        elif self._held_before_jumps is None and self._recent_believed:
+            self._held_before_jumps = self._recent_believed[0]
+        if self._held_before_jumps is not None:
             values = dict(values)
             for name in MOUTH_CHANNELS:
-                values[name] = self._trusted[name] + (1.0 - suspicion) * (values[name] - self._trusted[name])
-        self._trusted = {name: values[name] for name in MOUTH_CHANNELS}
+                held = self._held_before_jumps[name]
+                values[name] = held + (1.0 - suspicion) * (values[name] - held)
+        self._recent_believed.append({name: values[name] for name in MOUTH_CHANNELS})
         return values
 
     def _dropout(self, t_s: float) -> Expression:

@@ -100,28 +100,20 @@ FACE_OVAL = (
 _EYE_OUTER_RIGHT, _EYE_OUTER_LEFT = 33, 263
 _MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT = 61, 291
 _LIP_INNER_UPPER, _LIP_INNER_LOWER = 13, 14
-_NOSE_BASE = 2
-_BROW_INNER_RIGHT, _BROW_INNER_LEFT = 107, 336
-_BROW_OUTER_RIGHT, _BROW_OUTER_LEFT = 70, 300
-_SHAPE_POINTS = (_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT, _MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT, _LIP_INNER_UPPER,
-                 _LIP_INNER_LOWER, _NOSE_BASE, _BROW_INNER_RIGHT, _BROW_INNER_LEFT, _BROW_OUTER_RIGHT, _BROW_OUTER_LEFT)
+_SHAPE_POINTS = (_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT, _MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT, _LIP_INNER_UPPER, _LIP_INNER_LOWER)
 
 
 @dataclass(frozen=True)
 class FaceShape:
-    """What the blendshapes blur: where the lip corners and brows sit, from a few mesh points.
+    """What the blendshapes blur: whether the lip corners go up, from a few mesh points.
 
-    Lengths are in eye-widths (the distance between the outer eye corners) on the face turned
-    upright (roll removed), heights positive upward, so they do not depend on the face's size,
-    position or tilt in the frame. MediaPipe's `mouthSmile` rises for any sideways lip stretch,
-    the square mouth of crying included; whether the corners actually go *up* is geometry.
+    MediaPipe's `mouthSmile` rises for any sideways pull of the lips, the square mouth of crying
+    included; whether the corners actually go *up* is geometry. Lengths are in eye-widths (between
+    the outer eye corners) on the face turned upright (roll removed), heights positive upward, so
+    they do not depend on the face's size, position or tilt in the frame.
     """
 
-    corner_lift: float  # lip corners above the middle of the lips (+: the U of a smile, -: the arch of a frown)
-    corner_drop: float  # lip corners below the base of the nose (a smile shortens it, a frown or a cry lengthens it)
-    mouth_width: float  # corner to corner
-    lip_gap: float  # between the inner lips (an open mouth)
-    brow_tilt: float  # inner brow ends above the outer ones (+: the oblique "grief" brows of sadness)
+    corner_lift: float  # lip corners above the middle of the lips (+: the U of a smile, -: a frown's arch)
 
     @staticmethod
     def from_points(points: dict[int, tuple[float, float]]) -> FaceShape | None:
@@ -136,21 +128,9 @@ class FaceShape:
             x, y = points[i]
             return (x * uy - y * ux) / eye
 
-        def across(i: int) -> float:
-            x, y = points[i]
-            return (x * ux + y * uy) / eye
-
         corners = (up(_MOUTH_CORNER_RIGHT) + up(_MOUTH_CORNER_LEFT)) / 2
         lips = (up(_LIP_INNER_UPPER) + up(_LIP_INNER_LOWER)) / 2
-        inner = (up(_BROW_INNER_RIGHT) + up(_BROW_INNER_LEFT)) / 2
-        outer = (up(_BROW_OUTER_RIGHT) + up(_BROW_OUTER_LEFT)) / 2
-        return FaceShape(
-            corner_lift=corners - lips,
-            corner_drop=up(_NOSE_BASE) - corners,
-            mouth_width=across(_MOUTH_CORNER_LEFT) - across(_MOUTH_CORNER_RIGHT),
-            lip_gap=up(_LIP_INNER_UPPER) - up(_LIP_INNER_LOWER),
-            brow_tilt=inner - outer,
-        )
+        return FaceShape(corner_lift=corners - lips)
 
 
 @dataclass(frozen=True)

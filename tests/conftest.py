@@ -37,6 +37,14 @@ def group_photo() -> Path:
     return path
 
 
+def real_media(name: str) -> Path:
+    """A photo or clip of real people fetched by `make media` (tools/fetch_test_media.py)."""
+    path = MEDIA / name
+    if not path.exists():
+        pytest.fail(f"tests/.media/{name} is missing: run `make media` (make test does it)")
+    return path
+
+
 def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `python run.py ARGS` as a user would, from the repo root."""
     full_env = {**os.environ, **(env or {})}

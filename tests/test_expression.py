@@ -19,7 +19,7 @@ from avatar.expression import (
     channels_from_blendshapes,
     channels_from_reading,
 )
-from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading
+from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading, FaceShape
 from avatar.face import Blendshape as B
 
 EXPRESSIONS = FIXTURES / "expressions"
@@ -309,3 +309,154 @@ def test_a_warped_clip_with_a_dropout_holds_the_smile_and_keeps_the_person(model
     assert dropout and all(not x.present and x.held == 1.0 and x.smile >= 0.6 for x in dropout)
     assert reader.people == 1
     assert rows[-1][1].smile >= 0.6
+
+
+# --- Issue 15: real emotion. Sadness and crying, distress, speech, implausible readings ---------
+
+# A cry face as SCIENCE.md describes it: grief brows (AU1 without AU2), eyes squeezed shut over a
+# closed mouth, the lips stretched wide (MediaPipe reads mouthSmile 0.7-0.9 for it), corners down.
+CRY = shapes(**both("mouthSmile", 0.85), browInnerUp=0.45, **both("eyeBlink", 0.8), **both("eyeSquint", 0.8),
+             **both("mouthFrown", 0.15), mouthShrugLower=0.3, **both("mouthStretch", 0.3))
+FLAT_CORNERS = FaceShape(corner_lift=-0.03)
+LIFTED_CORNERS = FaceShape(corner_lift=0.10)
+geometry = st.one_of(st.none(), st.builds(FaceShape, corner_lift=st.floats(-0.3, 0.3)))
+
+
+def test_a_cry_face_is_sad_and_not_a_smile():
+    c = channels_from_blendshapes(CRY, shape=FLAT_CORNERS)
+    assert c["smile"] <= 0.1 and c["sad"] >= 0.6 and c["distress"] >= 0.6
+    # Without geometry (the blendshapes alone) the configuration still says so.
+    c = channels_from_blendshapes(CRY)
+    assert c["smile"] <= 0.3 and c["sad"] >= 0.5
+
+
+def test_a_wide_pull_with_corners_below_the_lips_is_the_square_cry_mouth():
+    pulled = shapes(**both("mouthSmile", 0.85))
+    assert channels_from_blendshapes(pulled, shape=LIFTED_CORNERS)["smile"] >= 0.9
+    square = channels_from_blendshapes(pulled, shape=FaceShape(corner_lift=-0.05))
+    assert square["smile"] <= 0.05 and square["sad"] >= 0.6
+
+
+def test_a_laugh_with_closed_eyes_lowered_brows_and_a_hand_on_the_brow_stays_a_smile():
+    # The halving by lowered brows is gone: a laugh lowers them, and so does a hand pressing the brow.
+    c = channels_from_blendshapes(LAUGH_WITH_BROWS, shape=LIFTED_CORNERS)
+    assert c["smile"] >= 0.9 and c["distress"] <= 0.15
+
+
+def test_grief_brows_alone_read_sad_but_surprise_brows_do_not():
+    assert channels_from_blendshapes(shapes(browInnerUp=0.5))["sad"] >= 0.4
+    assert channels_from_blendshapes(SURPRISE)["sad"] <= 0.15
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit_vector, geometry)
+def test_distress_is_never_below_wince_or_sad(b, shape):
+    c = channels_from_blendshapes(b, shape=shape)
+    assert c["distress"] >= c["wince"] and c["distress"] >= c["sad"]
+    assert all(0.0 <= c[name] <= 1.0 for name in ("smile", "sad", "distress"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(unit_vector, st.floats(0.0, 1.0), geometry)
+def test_more_lip_pull_never_reads_less_smile_whatever_the_geometry(b, extra, shape):
+    more = b.copy()
+    more[B.mouthSmileLeft] = min(1.0, more[B.mouthSmileLeft] + extra)
+    more[B.mouthSmileRight] = min(1.0, more[B.mouthSmileRight] + extra)
+    assert channels_from_blendshapes(more, shape=shape)["smile"] >= channels_from_blendshapes(b, shape=shape)["smile"] - 1e-9
+
+
+def _video_face(b: np.ndarray) -> FaceReading:
+    return FaceReading(faces=1, primary=Face(blendshapes=b, yaw_deg=0.0, pitch_deg=0.0, roll_deg=0.0, center_x=0.5,
+                                             center_y=0.4, width=0.3, height=0.3, shape=LIFTED_CORNERS))
+
+
+def test_speech_is_not_read_as_smiles():
+    """Syllables at 5 Hz flick the jaw and the lip pull; a held smile through speech stays."""
+    reader = ExpressionReader()
+    smiles, talking = [], []
+    for i in range(90):  # 3 s at 30 fps
+        t = i / 30
+        phase = (i // 3) % 2  # the mouth opens and closes every 0.1 s
+        b = shapes(jawOpen=0.05 + 0.3 * phase, **both("mouthSmile", 0.05 + 0.45 * phase))
+        x = reader.read(_video_face(b), t)
+        smiles.append(x.smile)
+        talking.append(x.talking)
+    assert max(talking[45:]) >= 0.8
+    assert max(smiles[45:]) <= 0.3, "a syllable's lip pull is not a smile"
+
+    reader = ExpressionReader()
+    for i in range(90):
+        phase = (i // 3) % 2
+        x = reader.read(_video_face(shapes(jawOpen=0.05 + 0.3 * phase, **both("mouthSmile", 0.8))), i / 30)
+    assert x.talking >= 0.8 and x.smile >= 0.8, "a smile held while talking stays a smile"
+
+
+def test_a_reading_that_jumps_back_and_forth_lowers_confidence_and_holds():
+    reader = ExpressionReader()
+    calm = shapes()
+    for i in range(30):
+        x = reader.read(_video_face(calm), i / 30)
+    assert x.confidence > 0.9 and x.smile < 0.05
+    # A hand over the mouth: the lip pull flips between nothing and a broad smile frame by frame.
+    for i in range(30, 45):
+        b = shapes(**both("mouthSmile", 0.9)) if i % 2 else calm
+        x = reader.read(_video_face(b), i / 30)
+    assert x.confidence < 0.3
+    assert x.smile < 0.3, "an implausible reading holds what was believed, it does not invent a smile"
+
+
+# --- Real people (tests/.media, fetched by `make media`; labels ours, tests/fixtures/real_labels.csv) ---
+
+REAL_SMILES = ("real/happy_open_mouth.jpg", "real/smile_teeth.jpg", "real/five_friends_smiling.jpg", "real/obama_smile.jpg",
+               "real/obama_smile_cut_left.jpg", "group.jpg")
+
+
+@pytest.mark.parametrize("name", REAL_SMILES)
+def test_real_smiles_read_as_smiles_and_not_distress(image_reader, name):
+    from conftest import real_media
+
+    from avatar.reading import find_faces, read_still
+
+    x = channels_from_reading(find_faces(image_reader, read_still(real_media(name))))
+    assert x.smile >= 0.6 and x.distress <= 0.25, x
+
+
+def test_every_smiling_face_of_a_real_group_reads_a_smile(image_reader):
+    """The group photos read face by face, the small ones too (each is read again on its own crop)."""
+    from conftest import real_media
+
+    from avatar.expression import expression_from_face
+    from avatar.reading import find_faces, read_still
+
+    r = find_faces(image_reader, read_still(real_media("real/five_friends_smiling.jpg")))
+    assert r.faces == 5
+    faces = sorted([r.primary, *r.others], key=lambda f: f.center_x)
+    smiles = [expression_from_face(f).smile for f in faces]
+    # Left to right: four broad smiles and, in the middle, a boy with a faint closed-mouth smile.
+    assert [s >= 0.6 for s in smiles] == [True, True, False, True, True], smiles
+    assert max(expression_from_face(f).distress for f in faces) <= 0.25
+
+
+@pytest.mark.parametrize(
+    "name, check",
+    [
+        ("real/surprise.jpg", lambda x: x.smile <= 0.2 and x.surprise >= 0.5),
+        ("real/anger_lowered_brows.jpg", lambda x: x.smile <= 0.2 and x.wince >= 0.35),
+        ("real/disgust.jpg", lambda x: x.smile <= 0.2 and x.distress >= 0.25),
+    ],
+)
+def test_real_surprise_anger_and_disgust_are_not_smiles(image_reader, name, check):
+    from conftest import real_media
+
+    from avatar.reading import find_faces, read_still
+
+    x = channels_from_reading(find_faces(image_reader, read_still(real_media(name))))
+    assert x.present and check(x), x
+
+
+def test_a_real_landscape_has_no_face(image_reader):
+    from conftest import real_media
+
+    from avatar.reading import find_faces, read_still
+
+    assert find_faces(image_reader, read_still(real_media("real/landscape.jpg"))).faces == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import cv2
 import numpy as np
@@ -106,3 +107,21 @@ def test_primary_face_turns_to_a_much_larger_one_after_a_while():
 
 def test_model_is_not_committed():
     assert not list(ROOT.glob("**/*.task")) or all(".venv" in str(p) for p in ROOT.glob("**/*.task"))
+
+
+def test_face_shape_reads_lifted_corners_whatever_the_face_size_position_or_tilt():
+    from avatar.face import FaceShape
+
+    # Eyes 100 px apart, lips' middle at y=200, corners 10 px above it (a smile's U; y grows down).
+    smile = {33: (100.0, 100.0), 263: (200.0, 100.0), 61: (120.0, 190.0), 291: (180.0, 190.0), 13: (150.0, 195.0), 14: (150.0, 205.0)}
+    assert FaceShape.from_points(smile).corner_lift == pytest.approx(0.10)
+    angle = math.radians(25)
+
+    def moved(p):  # tilted 25 degrees, twice the size, somewhere else
+        x, y = p
+        return (40 + 2 * (x * math.cos(angle) - y * math.sin(angle)), 300 + 2 * (x * math.sin(angle) + y * math.cos(angle)))
+
+    assert FaceShape.from_points({i: moved(p) for i, p in smile.items()}).corner_lift == pytest.approx(0.10)
+    frown = {**smile, 61: (120.0, 210.0), 291: (180.0, 210.0)}
+    assert FaceShape.from_points(frown).corner_lift == pytest.approx(-0.10)
+    assert FaceShape.from_points({**smile, 263: smile[33]}) is None
