@@ -87,7 +87,9 @@ def test_study_session_writes_files_blocks_and_a_report(study_run):
 def test_frames_carry_block_and_condition_and_the_file_loops(study_run):
     _, session, _ = study_run
     rows = read_frames(session)
-    assert list(rows[0])[-3:] == ["block", "condition", "phase"]
+    # The mode's columns follow the empathy model's; the columns added since (issue 15) come last.
+    columns = list(rows[0])
+    assert columns[columns.index("smile_roll_deg") + 1 :] == ["block", "condition", "phase", "sad", "distress", "talking"]
     assert float(rows[-1]["t"]) > 60  # a 20 s clip, looped through a 65 s protocol
     blocks = {r["block"]: r["condition"] for r in rows if r["phase"] == "block"}
     assert blocks == {"mimic": "mimic", "delayed": "delayed", "static": "static"}
