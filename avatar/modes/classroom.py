@@ -151,9 +151,9 @@ def _load_line(s: Snapshot) -> str:
 
 def _familiarity_line(s: Snapshot) -> str:
     if s.familiarity >= 0.7:
-        return "A friend: the echo is stronger and faster, and it answers winces with concern."
+        return "A friend: the echo is stronger and faster, and it answers pain or tears with concern."
     if s.familiarity < 0.3:
-        return "A stranger: the avatar echoes smiles politely, and winces hardly at all."
+        return "A stranger: the avatar echoes smiles politely, and shows only a little concern."
     return "An acquaintance: a moderate echo, a little faster than for a stranger."
 
 
