@@ -241,20 +241,13 @@ def smile_curve(lip_pull: float) -> float:
 # Lip corners above the middle of the lips, in eye-widths (FaceShape.corner_lift). Measured on real
 # faces read by the model: smiles 0.04-0.14 on photos, a laugh on video 0.01-0.14, crying on the
 # same video 0.01-0.06, other faces -0.05-0.085. It tells little above zero; below it, the corners
-# are not lifted at all.
-LIFT_FLAT = 0.0
+# are not lifted at all, and this far below they surely are not.
 LIFT_SPAN = 0.05
 
 
-def corners_not_lifted(shape: FaceShape | None) -> float:
-    """1 when the lip corners are level with or below the middle of the lips (no geometry: 0)."""
-    if shape is None:
-        return 0.0
-    return _clip01((LIFT_FLAT - shape.corner_lift) / LIFT_SPAN)
-
-
 def corners_below_lips(shape: FaceShape | None) -> float:
-    """1 when the lip corners sit clearly below the middle of the lips: the square cry mouth or a frown."""
+    """1 when the lip corners sit clearly below the middle of the lips: the square cry mouth or a frown
+    (no geometry: 0)."""
     if shape is None:
         return 0.0
     return _clip01(-shape.corner_lift / LIFT_SPAN)
@@ -290,7 +283,7 @@ def squeezed_shut_closed_mouth(a: np.ndarray) -> float:
 
 def smile_veto(a: np.ndarray, shape: FaceShape | None) -> float:
     """How sure the face says the lip pull is not a smile: 0 (it may be one) to 1 (it is not)."""
-    return max(corners_not_lifted(shape), mouth_down(a), grief_brows(a), squeezed_shut_closed_mouth(a))
+    return max(corners_below_lips(shape), mouth_down(a), grief_brows(a), squeezed_shut_closed_mouth(a))
 
 
 def smile_score(a: np.ndarray, shape: FaceShape | None = None) -> float:
@@ -541,34 +534,41 @@ class SpeechSettings:
 
 
 class SpeechDetector:
-    """How much the mouth is moving at syllable rate: swings of the jaw per second, 0-1."""
+    """How much the mouth is moving at syllable rate: reversals of the jaw per second, 0-1.
+
+    Incremental, since it runs on every frame: the jaw's direction and its last high and low are
+    kept, and only the times of the reversals in the last `window_s` are remembered.
+    """
 
     def __init__(self, settings: SpeechSettings = SpeechSettings()):
         self.settings = settings
-        self._jaw: deque[tuple[float, float]] = deque()
+        self.reset()
 
     def reset(self) -> None:
-        self._jaw.clear()
+        self._reversals: deque[float] = deque()
+        self._start_t: float | None = None
+        self._direction = 0  # +1 rising, -1 falling, 0 not yet known
+        self._high = self._low = 0.0
 
     def update(self, t_s: float, jaw_open: float) -> float:
         s = self.settings
-        self._jaw.append((t_s, jaw_open))
-        while self._jaw and t_s - self._jaw[0][0] > s.window_s:
-            self._jaw.popleft()
-        # Count reversals of direction at least `swing` deep (hysteresis against jitter): a syllable
+        if self._start_t is None:
+            self._start_t, self._high, self._low = t_s, jaw_open, jaw_open
+        # A reversal counts when it is at least `swing` deep (hysteresis against jitter): a syllable
         # opens and closes the jaw, two reversals.
-        swings, direction = 0, 0  # direction: +1 rising, -1 falling, 0 not yet known
-        high = low = self._jaw[0][1]
-        for _, value in self._jaw:
-            high, low = max(high, value), min(low, value)
-            if direction >= 0 and value < high - s.swing:
-                swings += direction > 0
-                direction, low = -1, value
-            elif direction <= 0 and value > low + s.swing:
-                swings += direction < 0
-                direction, high = 1, value
-        span = max(self._jaw[-1][0] - self._jaw[0][0], 0.25)
-        return _clip01((swings / span - s.swings_at_rest) / (s.swings_full - s.swings_at_rest))
+        self._high, self._low = max(self._high, jaw_open), min(self._low, jaw_open)
+        if self._direction >= 0 and jaw_open < self._high - s.swing:
+            if self._direction > 0:
+                self._reversals.append(t_s)
+            self._direction, self._low = -1, jaw_open
+        elif self._direction <= 0 and jaw_open > self._low + s.swing:
+            if self._direction < 0:
+                self._reversals.append(t_s)
+            self._direction, self._high = 1, jaw_open
+        while self._reversals and t_s - self._reversals[0] > s.window_s:
+            self._reversals.popleft()
+        span = max(min(t_s - self._start_t, s.window_s), 0.25)
+        return _clip01((len(self._reversals) / span - s.swings_at_rest) / (s.swings_full - s.swings_at_rest))
 
 
 class TalkingHold:
