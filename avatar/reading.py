@@ -33,7 +33,7 @@ class StillSearch:
     confirm_scales: tuple[float, ...] = (2.0, 3.0)  # a tile find must be found again on crops this many face sizes wide ...
     confirm_px: int = 256  # ... each resized to this side
     max_faces: int = 8  # the landmarker's num_faces per pass
-    reread_scale: float = 3.0  # every face is read again on a crop this many face sizes wide (see _reread)
+    reread_scale: float = 3.0  # a full-frame find is read again on a crop this many face sizes wide (see _reread)
 
 
 def _boxes(reading: FaceReading) -> list[Face]:
@@ -94,14 +94,16 @@ def find_faces(reader: FaceReader, rgb: np.ndarray, search: StillSearch = StillS
 
     A face the full frame finds is taken as it is. One only a tile finds must be found again on
     crops centred on it (2 and 3 face sizes wide), which drops the detector's rare false finds in
-    textured tiles. Every face is then read on a crop framed around it (`_reread`). The primary
-    face is the largest.
+    textured tiles. Every face's reading comes from a crop framed around it (`_reread`, or the last
+    confirming crop). The primary face is the largest.
     """
     import cv2
 
     height, width = rgb.shape[:2]
     reader.reset_tracking()
-    found: list[Face] = _boxes(reader.read(np.ascontiguousarray(rgb)))
+    # Finds in the full frame are read again on a crop framed around them; tile finds below are
+    # confirmed on such crops already, and keep the reading of the last one.
+    found: list[Face] = [_reread(reader, rgb, face, search, cv2) for face in _boxes(reader.read(np.ascontiguousarray(rgb)))]
     candidates: list[Face] = []
     for x, y, side in _tiles(width, height, search):
         reader.reset_tracking()
@@ -125,7 +127,6 @@ def find_faces(reader: FaceReader, rgb: np.ndarray, search: StillSearch = StillS
                 break
         if confirmed is not None and not any(same(confirmed, face) for face in found):
             found.append(confirmed)
-    found = [_reread(reader, rgb, face, search, cv2) for face in found]
     reader.reset_tracking()
     if not found:
         return FaceReading.empty()
