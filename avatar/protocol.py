@@ -1,7 +1,8 @@
 """Study protocols: a TOML file of blocks -> a validated, frozen `Protocol`, and the block order.
 
 Used by the study mode (avatar.modes.study) on top of the loop. Pure: no pygame, cv2 or mediapipe.
-A bad file gives one ConfigError line naming the file, the line and the key; nothing is evaluated.
+A bad file gives one ConfigError line naming the file, the line and the key (avatar.settings_schema's
+wording, as for config and style files); nothing is evaluated.
 
     [protocol]
     name = "example"
@@ -23,9 +24,7 @@ A bad file gives one ConfigError line naming the file, the line and the key; not
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -33,19 +32,20 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from avatar import settings_schema as schema
 from avatar.empathy import FAMILIARITY_PRESETS, Condition, Mapping
-from avatar.errors import ConfigError
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from avatar.settings_schema import setting
 
 MAX_BLOCKS = 64
 MAX_DURATION_S = 3600.0  # one block of an hour is already long for a face study
 MAX_BREAK_S = 600.0
 MAX_DELAY_S = 30.0
 MAX_TEXT = 2000
+DEFAULT_LOAD = 0.2
+DEFAULT_DELAY_S = 4.0
+# Names end up in folder and file names, so only characters that are safe in both.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+NAME_RULE = "letters, digits, '-', '_' or '.', starting with a letter or digit"
 
 
 class Counterbalance(Enum):
@@ -56,15 +56,18 @@ class Counterbalance(Enum):
 
 @dataclass(frozen=True)
 class Block:
-    name: str
-    duration_s: float
-    condition: Condition
-    familiarity: float | None  # None: familiarity grows from its start, as in the plain mirror
-    load: float
-    delay_s: float
-    mapping: Mapping = Mapping.MIRROR
-    instruction: str = ""
-    fixed: bool = False  # keeps its place when the others are counterbalanced (e.g. a practice block)
+    """One [[block]] of a protocol file; `name`, `duration_s` and `condition` must be given."""
+
+    name: str = setting(max_len=40, pattern=NAME_PATTERN, pattern_doc=NAME_RULE)
+    duration_s: float = setting(low=0.5, high=MAX_DURATION_S, unit="s")
+    condition: Condition = setting()
+    # None: familiarity grows from its start, as in the plain mirror
+    familiarity: float | None = setting(None, low=0, high=1, names={**FAMILIARITY_PRESETS, "grow": None})
+    load: float = setting(DEFAULT_LOAD, low=0, high=1)
+    delay_s: float = setting(DEFAULT_DELAY_S, low=0, high=MAX_DELAY_S, unit="s")
+    mapping: Mapping = setting(Mapping.MIRROR)
+    instruction: str = setting("", max_len=MAX_TEXT)
+    fixed: bool = setting(False)  # keeps its place when the others are counterbalanced (e.g. a practice block)
 
     def to_json(self) -> dict:
         return {
@@ -76,12 +79,14 @@ class Block:
 
 @dataclass(frozen=True)
 class Protocol:
-    name: str
+    """A protocol file: the [protocol] keys (`name` defaults to the file's name), its blocks, and its text."""
+
+    name: str = setting(max_len=60, pattern=NAME_PATTERN, pattern_doc=NAME_RULE + " (it names the session folder)")
     blocks: tuple[Block, ...]
-    counterbalance: Counterbalance = Counterbalance.NONE
-    seed: int = 0
-    break_s: float = 5.0
-    instruction_s: float = 4.0
+    counterbalance: Counterbalance = setting(Counterbalance.NONE)
+    seed: int = setting(0, low=0, high=2**31 - 1)
+    break_s: float = setting(5.0, low=0, high=MAX_BREAK_S, unit="s")
+    instruction_s: float = setting(4.0, low=0, high=MAX_BREAK_S, unit="s")
     path: str = ""
     sha256: str = ""
     text: str = field(default="", repr=False)
@@ -101,207 +106,51 @@ class Protocol:
         }
 
 
-# --- the keys a file may hold -------------------------------------------------------------------
+# --- reading a file ------------------------------------------------------------------------------
 
-PROTOCOL_KEYS = ("name", "counterbalance", "seed", "break_s", "instruction_s")
-BLOCK_KEYS = ("name", "duration_s", "condition", "familiarity", "load", "delay_s", "mapping", "instruction", "fixed")
 TOP_KEYS = ("protocol", "block")
-DEFAULT_LOAD = 0.2
-DEFAULT_DELAY_S = 4.0
-
-
-class _Where:
-    """Finds the line of a key in the file's text, so a message can point at it (tomllib keeps none)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_\"'-]+)\s*=")
-
-    def __init__(self, path: str, text: str):
-        self.path = path
-        self.lines = text.splitlines()
-
-    def line(self, table: str | None, index: int | None = None, key: str | None = None) -> int | None:
-        """1-based line of `key` in [table] (or the index-th [[table]]), else of the table's header."""
-        current, count, header_line = None, -1, None
-        for number, raw in enumerate(self.lines, start=1):
-            header = self._HEADER.match(raw)
-            if header:
-                name = header.group(2).strip().strip("\"'")
-                current = name
-                if name == table:
-                    count += 1
-                    if index is None or count == index:
-                        header_line = number
-                continue
-            if current == table and (index is None or count == index) and key is not None:
-                match = self._KEY.match(raw)
-                if match and match.group(1).strip("\"'") == key:
-                    return number
-            if table is None and current is None and key is not None:
-                match = self._KEY.match(raw)
-                if match and match.group(1).strip("\"'") == key:
-                    return number
-        return header_line
-
-    def error(self, message: str, table: str | None = None, index: int | None = None, key: str | None = None) -> ConfigError:
-        number = self.line(table, index, key)
-        at = f" line {number}" if number else ""
-        return ConfigError(f"protocol {self.path}{at}: {message}")
-
-
-def _hint(key: str, allowed: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else f" (allowed: {', '.join(allowed)})"
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}.get(
-        type(value), type(value).__name__)
-
-
-def _number(value: Any, what: str, lo: float, hi: float, err, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise err(f"{what} must be {'a whole number' if integer else 'a number'}, not {_type_name(value)}")
-    if integer and not isinstance(value, int):
-        raise err(f"{what} must be a whole number, not {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise err(f"{what} must be a finite number, not {value!r}")
-    if not lo <= value <= hi:
-        raise err(f"{what} {value!r} is out of range: give {lo:g} to {hi:g}")
-    return value if integer else float(value)
-
-
-def _text(value: Any, what: str, err, max_len: int = MAX_TEXT) -> str:
-    if not isinstance(value, str):
-        raise err(f"{what} must be text, not {_type_name(value)}")
-    if len(value) > max_len:
-        raise err(f"{what} is too long ({len(value)} characters; at most {max_len})")
-    return value
-
-
-def _enum(value: Any, kind: type[Enum], what: str, err):
-    names = tuple(member.value for member in kind)
-    if not isinstance(value, str):
-        raise err(f"{what} must be one of {', '.join(names)}, not {_type_name(value)}")
-    try:
-        return kind(value)
-    except ValueError:
-        raise err(f"{what} {value!r} is unknown{_hint(value, names)}") from None
-
-
-def _familiarity(value: Any, what: str, err) -> float | None:
-    if isinstance(value, str):
-        if value == "grow":
-            return None
-        if value in FAMILIARITY_PRESETS:
-            return FAMILIARITY_PRESETS[value]
-        raise err(f"{what} {value!r} is unknown{_hint(value, (*FAMILIARITY_PRESETS, 'grow'))}")
-    return _number(value, what, 0.0, 1.0, err)
-
-
-def _check_keys(table: dict, allowed: tuple[str, ...], where: _Where, table_name: str | None, index: int | None, label: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise where.error(f"{label}key {key!r} is unknown{_hint(str(key), allowed)}", table_name, index, str(key))
 
 
 def parse_protocol(data: Any, path: str = "<protocol>", text: str = "") -> Protocol:
     """A parsed TOML document -> Protocol; every problem is a one-line ConfigError."""
-    where = _Where(path, text)
+    doc = schema.TomlFile(path, text, data)
+    root = doc.place()
     if not isinstance(data, dict):
-        raise where.error("the file must hold a [protocol] table and [[block]] tables")
-    _check_keys(data, TOP_KEYS, where, None, None, "top-level ")
-    head = data.get("protocol", {})
-    if not isinstance(head, dict):
-        raise where.error("protocol must be a table: [protocol]", None, None, "protocol")
-    _check_keys(head, PROTOCOL_KEYS, where, "protocol", None, "[protocol] ")
-
-    def head_err(key: str):
-        return lambda message: where.error(f"[protocol] {message}", "protocol", None, key)
-
-    default_name = Path(path).stem if path and not path.startswith("<") else "protocol"
-    name = _text(head.get("name", default_name), "name", head_err("name"), 60)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise head_err("name")(f"name {name!r} must be letters, digits, '-', '_' or '.' (it names the session folder)")
-    counterbalance = _enum(head.get("counterbalance", "none"), Counterbalance, "counterbalance", head_err("counterbalance"))
-    seed = int(_number(head.get("seed", 0), "seed", 0, 2**31 - 1, head_err("seed"), integer=True))
-    break_s = _number(head.get("break_s", 5.0), "break_s", 0.0, MAX_BREAK_S, head_err("break_s"))
-    instruction_s = _number(head.get("instruction_s", 4.0), "instruction_s", 0.0, MAX_BREAK_S, head_err("instruction_s"))
+        raise root.error("the file must hold a [protocol] table and [[block]] tables")
+    schema.check_keys(data, TOP_KEYS, root)
+    head = schema.check_table(Protocol, data.get("protocol", {}), doc.place("protocol"), required=())
+    if "name" not in head:
+        default_name = Path(path).stem if path and not path.startswith("<") else "protocol"
+        head["name"] = schema.check_value(Protocol, "name", default_name, doc.place("protocol"))
 
     raw_blocks = data.get("block")
     if raw_blocks is None:
-        raise where.error("no blocks: add at least one [[block]] table")
+        raise root.error("no blocks: add at least one [[block]] table")
     if not isinstance(raw_blocks, list) or not raw_blocks:
-        raise where.error("block must be a list of tables: write each as [[block]]", None, None, "block")
+        raise doc.place("block").error("expected [[block]] tables", raw_blocks)
     if len(raw_blocks) > MAX_BLOCKS:
-        raise where.error(f"too many blocks ({len(raw_blocks)}; at most {MAX_BLOCKS})", "block")
+        raise doc.place("block", MAX_BLOCKS).error(f"too many blocks ({len(raw_blocks)}; at most {MAX_BLOCKS})")
     blocks: list[Block] = []
     for i, raw in enumerate(raw_blocks):
-        if not isinstance(raw, dict):
-            raise where.error(f"block {i + 1} must be a table: write it as [[block]]", None, None, "block")
-        label = f"block {i + 1}" + (f" ({raw['name']!r})" if isinstance(raw.get("name"), str) else "")
-        _check_keys(raw, BLOCK_KEYS, where, "block", i, f"{label}: ")
-
-        def err_for(key: str, label: str = label, i: int = i):
-            return lambda message: where.error(f"{label}: {message}", "block", i, key)
-
-        for required in ("name", "duration_s", "condition"):
-            if required not in raw:
-                raise where.error(f"{label}: {required} is missing", "block", i)
-        block_name = _text(raw["name"], "name", err_for("name"), 40)
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", block_name):
-            raise err_for("name")(f"name {block_name!r} must be letters, digits, '-', '_' or '.'")
-        if any(b.name == block_name for b in blocks):
-            raise err_for("name")(f"name {block_name!r} is used by an earlier block; names must be unique")
-        blocks.append(Block(
-            name=block_name,
-            duration_s=_number(raw["duration_s"], "duration_s", 0.5, MAX_DURATION_S, err_for("duration_s")),
-            condition=_enum(raw["condition"], Condition, "condition", err_for("condition")),
-            familiarity=_familiarity(raw.get("familiarity", "grow"), "familiarity", err_for("familiarity")),
-            load=_number(raw.get("load", DEFAULT_LOAD), "load", 0.0, 1.0, err_for("load")),
-            delay_s=_number(raw.get("delay_s", DEFAULT_DELAY_S), "delay_s", 0.0, MAX_DELAY_S, err_for("delay_s")),
-            mapping=_enum(raw.get("mapping", "mirror"), Mapping, "mapping", err_for("mapping")),
-            instruction=_text(raw.get("instruction", ""), "instruction", err_for("instruction")).strip(),
-            fixed=_flag(raw.get("fixed", False), "fixed", err_for("fixed")),
-        ))
-    return Protocol(name=name, blocks=tuple(blocks), counterbalance=counterbalance, seed=seed, break_s=break_s,
-                    instruction_s=instruction_s, path=path, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text)
-
-
-def _flag(value: Any, what: str, err) -> bool:
-    if not isinstance(value, bool):
-        raise err(f"{what} must be true or false, not {_type_name(value)}")
-    return value
+        place = doc.place("block", i)
+        values = schema.check_table(Block, raw, place)
+        if any(b.name == values["name"] for b in blocks):
+            raise place.at("name").error("must be unique: an earlier block has this name", values["name"])
+        values["instruction"] = values.get("instruction", "").strip()
+        blocks.append(Block(**values))
+    return Protocol(blocks=tuple(blocks), path=path, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text, **head)
 
 
 def parse_protocol_text(text: str, path: str = "<protocol>") -> Protocol:
     """TOML text -> Protocol. Only ConfigError escapes, whatever the text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"protocol {path}: not valid TOML: {exc}") from None
-    except (ValueError, RecursionError, OverflowError) as exc:  # tomllib's own limits on odd input
-        raise ConfigError(f"protocol {path}: not valid TOML: {type(exc).__name__}") from None
-    return parse_protocol(data, path, text)
+    doc = schema.parse_toml(text, path)
+    return parse_protocol(doc.data, path, text)
 
 
 def load_protocol(path: str | Path) -> Protocol:
-    """Read and validate a protocol file; its SHA-256 is of the file's bytes."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"--protocol {path}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"--protocol {path}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"protocol {path}: not UTF-8 text (byte {exc.start})") from None
-    protocol = parse_protocol_text(text, str(path))
-    from dataclasses import replace
-
-    return replace(protocol, sha256=hashlib.sha256(raw).hexdigest())
+    """Read and validate a protocol file; its SHA-256 is of the file's bytes (its UTF-8 text, exactly)."""
+    doc = schema.read_toml(path)
+    return parse_protocol(doc.data, doc.path, doc.text)
 
 
 # --- block order ----------------------------------------------------------------------------------

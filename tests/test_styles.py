@@ -52,12 +52,11 @@ def test_unknown_style_name_lists_the_available_ones():
     with pytest.raises(ConfigError) as e:
         load_style("frendly")
     msg = str(e.value)
-    assert "frendly" in msg and "friendly" in msg and "contrast" in msg and "line" in msg
-    assert "\n" not in msg
+    assert msg == 'avatar style "frendly": unknown (did you mean friendly?); built in: contrast, friendly, line, or give a path to a .toml file'
 
 
 def test_missing_style_file_names_the_file(tmp_path):
-    with pytest.raises(ConfigError, match="nope.toml"):
+    with pytest.raises(ConfigError, match=r"nope.toml: file not found$"):
         load_style(str(tmp_path / "nope.toml"))
 
 
@@ -65,22 +64,19 @@ def test_invalid_toml_names_file_line_and_key(tmp_path):
     path = write(tmp_path, 'name = "x"\n[shape]\nface_fill = 0.8\neye_y = \n')
     with pytest.raises(ConfigError) as e:
         load_style(path)
-    msg = str(e.value)
-    assert str(path) in msg and ":4:" in msg and "eye_y" in msg
-    assert "\n" not in msg
+    assert str(e.value) == f'{path}:4: not valid TOML: Invalid value (column 9 of "eye_y =")'
 
 
 def test_unknown_key_names_file_key_line_and_the_closest_known_key(tmp_path):
     path = write(tmp_path, '[colors]\nskin = "#ffffff"\n\n[shape]\nface_fill = 0.8\neye_sise = 0.2\n')
     with pytest.raises(ConfigError) as e:
         load_style(path)
-    msg = str(e.value)
-    assert f"{path}:6:" in msg and "shape.eye_sise" in msg and 'did you mean "eye_' in msg
+    assert str(e.value) == f"{path}:6: shape.eye_sise: unknown key (did you mean eye_whites?)"
 
 
 def test_misspelled_key_suggests_the_right_one(tmp_path):
     path = write(tmp_path, "[gains]\nmouth_corners = 1.0\n")
-    with pytest.raises(ConfigError, match=r':2: key "gains.mouth_corners": unknown key \(did you mean "mouth_corner"\?\)'):
+    with pytest.raises(ConfigError, match=r":2: gains.mouth_corners: unknown key \(did you mean mouth_corner\?\)$"):
         load_style(path)
 
 
@@ -88,24 +84,23 @@ def test_wrong_type_names_file_key_and_line(tmp_path):
     path = write(tmp_path, '[lines]\noutline = 0.03\nbrow = "thick"\n')
     with pytest.raises(ConfigError) as e:
         load_style(path)
-    msg = str(e.value)
-    assert f"{path}:3:" in msg and "lines.brow" in msg and "number" in msg
+    assert str(e.value) == f'{path}:3: lines.brow = "thick": expected a number from 0 to 0.2 (got a string)'
 
 
 def test_boolean_is_not_a_number_and_number_is_not_a_boolean(tmp_path):
-    with pytest.raises(ConfigError, match="shape.hair"):
+    with pytest.raises(ConfigError, match=r"shape.hair = 1: expected true or false \(got a whole number\)$"):
         load_style(write(tmp_path, "[shape]\nhair = 1\n"))
-    with pytest.raises(ConfigError, match="gains.jaw"):
+    with pytest.raises(ConfigError, match=r"gains.jaw = true: expected a number from 0 to 3 \(got a boolean\)$"):
         load_style(write(tmp_path, "[gains]\njaw = true\n"))
 
 
 def test_bad_colour_and_out_of_range_values_are_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r':2: key "colors.iris": should be a colour'):
+    with pytest.raises(ConfigError, match=r':2: colors.iris = "blue": must be a colour: "#rrggbb" or \[r, g, b\] with 0-255 each$'):
         load_style(write(tmp_path, '[colors]\niris = "blue"\n'))
-    with pytest.raises(ConfigError, match=r':3: key "shape.face_fill": 3 is out of range'):
+    with pytest.raises(ConfigError, match=r":3: shape.face_fill = 3: must be from 0.3 to 1$"):
         load_style(write(tmp_path, "[shape]\n# comment\nface_fill = 3\n"))
 
 
 def test_unknown_section_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match=r':1: key "colours": unknown key \(did you mean "\[colors\]"\?\)'):
+    with pytest.raises(ConfigError, match=r":1: colours: unknown section \(did you mean colors\?\)$"):
         load_style(write(tmp_path, "[colours]\nskin = '#ffffff'\n"))
