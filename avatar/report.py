@@ -403,14 +403,21 @@ def build_report(folder: str | Path, status: str | None = None, session: dict | 
 
 def command_report(argv: list[str]) -> int:
     """`python -m avatar report SESSION_DIR`: (re)build a session's report.html."""
-    try:
-        from avatar.cli import _Parser as parser_class  # one-line usage errors, exit code 2, like every subcommand
-    except ImportError:  # pragma: no cover
-        parser_class = argparse.ArgumentParser
-    parser = parser_class(prog="python -m avatar report", description="Build report.html for a session folder.")
+    from avatar.arguments import run_subcommand
+
+    return run_subcommand(add_subcommand, argv)
+
+
+def add_subcommand(subparsers) -> argparse.ArgumentParser:
+    """`python -m avatar report`: adds its parser (one-line usage errors, exit code 2) to the command line's subcommands."""
+    parser = subparsers.add_parser("report", description="Build report.html for a session folder.")
     parser.add_argument("session_dir", type=Path, help="a session folder written with --log-dir")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=report_from_args)
+    return parser
+
+
+def report_from_args(args: argparse.Namespace) -> int:
     path = build_report(args.session_dir)
     print(path)
     return 0

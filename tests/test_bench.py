@@ -87,7 +87,7 @@ def test_percentile_interpolates_like_numpy():
 
 
 def test_bad_frames_value_is_a_usage_error():
-    from avatar.cli import CliError
+    from avatar.errors import CliError
 
     with pytest.raises(CliError, match="--frames"):
         command_bench(["--frames", "0"])
