@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import ClassVar
 
 import numpy as np
 
-from avatar.errors import ConfigError
+from avatar.events import Event, Lapse, Learned, LoadClipped, NewPerson, SettingChanged
 from avatar.expression import Expression
+from avatar.settings_schema import setting, validate_settings
 
 FAMILIARITY_PRESETS = {"stranger": 0.1, "acquaintance": 0.5, "friend": 0.9}
 
@@ -50,123 +51,91 @@ class EmpathySettings:
     """Every knob of the model, with its default and where it comes from (see docs/empathy.md)."""
 
     # --- the study variables -------------------------------------------------------------------
-    familiarity: float | None = None  # fixed 0-1, or None: starts at `familiarity_start` and grows
-    load: float = 0.2  # the avatar's own simulated load 0-1 (above 1 is clipped, with a note)
-    condition: Condition = Condition.MIMIC
-    delay_s: float = 4.0  # total lag in the `delayed` condition (Bailenson & Yee 2005: 4 s)
-    mapping: Mapping = Mapping.MIRROR  # mirror is liked, anatomical is not (VIRTUO)
-    guard: bool = True  # the sweet-spot guard (Wicher, Farmer & Hamilton 2024)
-    seed: int = 0
-    anticipation: bool = True  # a familiar face's echo leads toward where the expression is going
+    familiarity: float | None = setting(None, low=0, high=1, names=FAMILIARITY_PRESETS)  # fixed 0-1, or None: starts at `familiarity_start` and grows
+    load: float = setting(0.2, low=0, high=1, soft_high=True)  # the avatar's own simulated load 0-1 (above 1 is clipped, with a note)
+    condition: Condition = setting(Condition.MIMIC)
+    delay_s: float = setting(4.0, low=0, high=60, aliases=("delay",))  # total lag in the `delayed` condition (Bailenson & Yee 2005: 4 s)
+    mapping: Mapping = setting(Mapping.MIRROR)  # mirror is liked, anatomical is not (VIRTUO)
+    guard: bool = setting(True)  # the sweet-spot guard (Wicher, Farmer & Hamilton 2024)
+    seed: int = setting(0)
+    anticipation: bool = setting(True)  # a familiar face's echo leads toward where the expression is going
 
     # --- familiarity -----------------------------------------------------------------------------
-    familiarity_start: float = 0.2  # a visitor who sits down is a little more than a stranger (0.1)
-    familiarity_tau_s: float = 120.0  # grows over minutes of engaged contact
-    familiarity_decay_tau_s: float = 600.0  # fades, more slowly, toward the start while the face is gone
-    new_person_after_s: float | None = 30.0  # absent this long: the next face is a new visitor (None: never)
-    engaged_yaw_deg: float = 30.0  # looking at the avatar: |yaw| and |pitch| within these (soft edge)
-    engaged_pitch_deg: float = 25.0
-    expressive_level: float = 0.3  # a smile or wince above this counts as expressive ...
-    expressive_memory_s: float = 10.0  # ... for this long
+    familiarity_start: float = setting(0.2, low=0, high=1)  # a visitor who sits down is a little more than a stranger (0.1)
+    familiarity_tau_s: float = setting(120.0, above=0)  # grows over minutes of engaged contact
+    familiarity_decay_tau_s: float = setting(600.0, above=0)  # fades, more slowly, toward the start while the face is gone
+    new_person_after_s: float | None = setting(30.0, low=0)  # absent this long: the next face is a new visitor (None: never)
+    engaged_yaw_deg: float = setting(30.0, low=0)  # looking at the avatar: |yaw| and |pitch| within these (soft edge)
+    engaged_pitch_deg: float = setting(25.0, low=0)
+    expressive_level: float = setting(0.3, low=0)  # a smile or wince above this counts as expressive ...
+    expressive_memory_s: float = setting(10.0, low=0)  # ... for this long
 
     # --- gain (Bourgeois & Hess 2008; Fischer et al. 2012; Cannon et al. 2009; Ramsey et al. 2019) --
-    gain_floor: float = GAIN_FLOOR  # it always tries: load never silences mimicry
-    smile_familiarity_base: float = SMILE_FAMILIARITY_BASE  # smiles are echoed for everyone ...
-    wince_familiarity_base: float = WINCE_FAMILIARITY_BASE  # ... winces mainly for the in-group
-    load_damping: float = LOAD_DAMPING  # gain x (1 - damping * load^2): light load hardly matters
-    smile_full: float = 0.6  # a smile channel this high is a broad smile, answered in full by the gain
-    wince_full: float = 0.6
-    wince_softening: float = 0.5  # a wince is answered with concern, the wince itself softened (Sun et al. 2015)
+    gain_floor: float = setting(GAIN_FLOOR, above=0, high=1)  # it always tries: load never silences mimicry
+    smile_familiarity_base: float = setting(SMILE_FAMILIARITY_BASE, low=0, high=1)  # smiles are echoed for everyone ...
+    wince_familiarity_base: float = setting(WINCE_FAMILIARITY_BASE, low=0, high=1)  # ... winces mainly for the in-group
+    load_damping: float = setting(LOAD_DAMPING, low=0, high=1)  # gain x (1 - damping * load^2): light load hardly matters
+    smile_full: float = setting(0.6, above=0)  # a smile channel this high is a broad smile, answered in full by the gain
+    wince_full: float = setting(0.6, above=0)
+    wince_softening: float = setting(0.5, low=0, high=1)  # a wince is answered with concern, the wince itself softened (Sun et al. 2015)
 
     # --- distress: pain or sadness is answered with concern, never with a smile (SCIENCE.md) ------
-    distress_no_smile_from: float = 0.15  # distress above this starts to take the smile out of the echo ...
-    distress_no_smile_at: float = 0.35  # ... and from here no smile is echoed at all, whatever the smile channel says
-    distress_smile_release_s: float = 0.3  # a smile already shown leaves this fast once distress appears
-    distress_memory_s: float = 4.0  # distress keeps the smile away, fading with this time constant (crying flickers)
-    concern_floor: float = 0.35  # clear distress gets at least this much concern, even from a stranger
-    concern_attack_s: float = 0.6  # concern comes on slower and gentler than a smile (attack_s)
+    distress_no_smile_from: float = setting(0.15, low=0, high=1, less_than="distress_no_smile_at")  # distress above this starts to take the smile out of the echo ...
+    distress_no_smile_at: float = setting(0.35, low=0, high=1)  # ... and from here no smile is echoed at all, whatever the smile channel says
+    distress_smile_release_s: float = setting(0.3, above=0)  # a smile already shown leaves this fast once distress appears
+    distress_memory_s: float = setting(4.0, above=0)  # distress keeps the smile away, fading with this time constant (crying flickers)
+    concern_floor: float = setting(0.35, low=0, high=1)  # clear distress gets at least this much concern, even from a stranger
+    concern_attack_s: float = setting(0.6, above=0)  # concern comes on slower and gentler than a smile (attack_s)
 
     # --- timing (Dimberg & Thunberg 1998; Dimberg et al. 2000) ------------------------------------
-    delay_min_s: float = 0.35  # onset delay for a friend at no load
-    delay_unfamiliar_s: float = 0.35  # added for a complete stranger
-    delay_load_s: float = 0.3  # added at full load: 0.4 s (friend, calm) .. ~0.95 s (stranger, loaded)
-    attack_s: float = 0.25  # SCIENCE.md: attack 0.2-0.3 s
-    release_s: float = 0.8  # SCIENCE.md: release 0.6-1.0 s: the echo outlasts the expression
-    absent_fade_s: float = 0.6  # release time when the face is gone
-    delayed_smoothing_s: float = 0.12  # the short smoothing of the `delayed` echo (its lag is compensated)
+    delay_min_s: float = setting(0.35, low=0)  # onset delay for a friend at no load
+    delay_unfamiliar_s: float = setting(0.35, low=0)  # added for a complete stranger
+    delay_load_s: float = setting(0.3, low=0)  # added at full load: 0.4 s (friend, calm) .. ~0.95 s (stranger, loaded)
+    attack_s: float = setting(0.25, above=0)  # SCIENCE.md: attack 0.2-0.3 s
+    release_s: float = setting(0.8, above=0)  # SCIENCE.md: release 0.6-1.0 s: the echo outlasts the expression
+    absent_fade_s: float = setting(0.6, above=0)  # release time when the face is gone
+    delayed_smoothing_s: float = setting(0.12, above=0)  # the short smoothing of the `delayed` echo (its lag is compensated)
 
     # --- what the scene adds to load ---------------------------------------------------------------
-    load_per_extra_face: float = 0.15  # each face beyond the first ...
-    load_faces_max: float = 0.3  # ... up to this
-    load_motion_max: float = 0.2  # fast head motion adds up to this ...
-    motion_low_deg_s: float = 45.0  # ... from this head speed ...
-    motion_high_deg_s: float = 150.0  # ... to this
+    load_per_extra_face: float = setting(0.15, low=0)  # each face beyond the first ...
+    load_faces_max: float = setting(0.3, low=0)  # ... up to this
+    load_motion_max: float = setting(0.2, low=0)  # fast head motion adds up to this ...
+    motion_low_deg_s: float = setting(45.0, low=0)  # ... from this head speed ...
+    motion_high_deg_s: float = setting(150.0, low=0)  # ... to this
 
     # --- expression events and lapses (Greta: 0.6-0.8 mimicked; Furhat: ~50 %) --------------------
-    event_on: float = 0.25  # a channel crossing this starts an expression event ...
-    event_off: float = 0.12  # ... and dropping below this ends it
-    rest_level: float = 0.08  # below this the face is at rest (an event's echo starts from here)
-    lapse_max: float = 0.6  # lapse chance = lapse_max * load^exponent * (1 - relief * familiarity)
-    lapse_load_exponent: float = 1.5  # lapses are a heavy-load effect: ~0.05 at load 0.2, ~0.5 at 0.9
-    lapse_familiarity_relief: float = 0.5
-    lapse_residual: float = 0.15  # a lapsed event is echoed at this fraction: a trace, never quite silent
-    lapse_grace_events: int = 1  # the first events of a visit are always answered
-    variability: float = 0.05  # per-event echo size varies by +-(variability + variability_load * load)
-    variability_load: float = 0.15
+    event_on: float = setting(0.25, low=0, high=1)  # a channel crossing this starts an expression event ...
+    event_off: float = setting(0.12, low=0, high=1, less_than="event_on")  # ... and dropping below this ends it
+    rest_level: float = setting(0.08, low=0, high=1)  # below this the face is at rest (an event's echo starts from here)
+    lapse_max: float = setting(0.6, low=0, high=1)  # lapse chance = lapse_max * load^exponent * (1 - relief * familiarity)
+    lapse_load_exponent: float = setting(1.5, above=0)  # lapses are a heavy-load effect: ~0.05 at load 0.2, ~0.5 at 0.9
+    lapse_familiarity_relief: float = setting(0.5, low=0, high=1)
+    lapse_residual: float = setting(0.15, low=0, high=1)  # a lapsed event is echoed at this fraction: a trace, never quite silent
+    lapse_grace_events: int = setting(1, low=0)  # the first events of a visit are always answered
+    variability: float = setting(0.05, low=0)  # per-event echo size varies by +-(variability + variability_load * load)
+    variability_load: float = setting(0.15, low=0)
 
     # --- anticipation ------------------------------------------------------------------------------
-    anticipation_window_s: float = 0.3  # fit a line to the channel's last 0.3 s ...
-    anticipation_horizon_s: float = 0.25  # ... and read it 250 ms ahead
-    anticipation_strength: float = 0.8  # the lead weight is strength * familiarity
+    anticipation_window_s: float = setting(0.3, above=0)  # fit a line to the channel's last 0.3 s ...
+    anticipation_horizon_s: float = setting(0.25, low=0)  # ... and read it 250 ms ahead
+    anticipation_strength: float = setting(0.8, low=0, high=1)  # the lead weight is strength * familiarity
 
     # --- learning by imitation ---------------------------------------------------------------------
-    imitation_strength: float = 0.5  # how far the avatar takes on the visitor's tempo and smile size
-    imitation_events_half: float = 2.0  # confidence n / (n + this) after n smile events
+    imitation_strength: float = setting(0.5, low=0, high=1)  # how far the avatar takes on the visitor's tempo and smile size
+    imitation_events_half: float = setting(2.0, low=0)  # confidence n / (n + this) after n smile events
 
     # --- the sweet-spot guard ---------------------------------------------------------------------
-    guard_ratio: float = 0.85  # the echo stays at most 85 % of the person's expression
+    guard_ratio: float = setting(0.85, low=0, high=1)  # the echo stays at most 85 % of the person's expression
 
-    # --- sham ---------------------------------------------------------------------------------------
+    # --- sham (the tuples are set in Python only; a config file cannot give them) -------------------
     sham_on_s: tuple[float, float] = (1.0, 4.0)  # sham smile durations
     sham_off_s: tuple[float, float] = (1.5, 6.0)  # gaps between them
     sham_amplitude: tuple[float, float] = (0.5, 0.9)
-    sham_max_lag_s: float = 4.5  # the sham is kept uncorrelated with the person at lags 0..this
+    sham_max_lag_s: float = setting(4.5, low=0)  # the sham is kept uncorrelated with the person at lags 0..this
 
     def __post_init__(self) -> None:
-        def bad(name: str, why: str) -> ConfigError:
-            return ConfigError(f"empathy.{name} {why}, got {getattr(self, name)!r}")
-
-        for name, kind in (("condition", Condition), ("mapping", Mapping)):
-            if not isinstance(getattr(self, name), kind):
-                raise bad(name, f"must be one of {', '.join(k.value for k in kind)}")
-        if self.familiarity is not None and not 0.0 <= self.familiarity <= 1.0:
-            raise bad("familiarity", "must be within 0-1")
-        for name in ("familiarity_start", "gain_floor", "smile_familiarity_base", "wince_familiarity_base", "load_damping",
-                     "distress_no_smile_from", "distress_no_smile_at", "concern_floor",
-                     "wince_softening", "lapse_max", "lapse_familiarity_relief", "lapse_residual", "anticipation_strength",
-                     "imitation_strength", "guard_ratio", "event_on", "event_off", "rest_level"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise bad(name, "must be within 0-1")
-        if self.gain_floor <= 0.0:
-            raise bad("gain_floor", "must be above 0 (the avatar always tries)")
-        if not self.load >= 0.0:
-            raise bad("load", "must be 0 or more (above 1 is clipped)")
-        if not self.delay_s >= 0.0:
-            raise bad("delay_s", "must be 0 or more")
-        for name in ("familiarity_tau_s", "familiarity_decay_tau_s", "attack_s", "release_s", "absent_fade_s",
-                     "delayed_smoothing_s", "anticipation_window_s", "smile_full", "wince_full", "distress_smile_release_s",
-                     "distress_memory_s",
-                     "concern_attack_s"):
-            if not getattr(self, name) > 0.0:
-                raise bad(name, "must be above 0")
-        if not self.lapse_load_exponent > 0.0:
-            raise bad("lapse_load_exponent", "must be above 0")
-        if not self.event_off < self.event_on:
-            raise bad("event_off", "must be below event_on")
-        if not self.distress_no_smile_from < self.distress_no_smile_at:
-            raise bad("distress_no_smile_from", "must be below distress_no_smile_at")
-        if not isinstance(self.seed, int):
-            raise bad("seed", "must be an integer")
+        # The ranges are the fields' own (avatar.settings_schema): a config file is checked against the same ones.
+        validate_settings(self, "empathy")
 
 
 def familiarity_factor(familiarity: float, base: float = SMILE_FAMILIARITY_BASE) -> float:
@@ -198,24 +167,13 @@ def lapse_probability(familiarity: float, load: float, settings: EmpathySettings
 
 
 @dataclass(frozen=True)
-class Echo:
-    """What the avatar answers in one frame, and why.
+class EchoDiagnostics:
+    """Why the avatar answered as it did in one frame: for the logs, the classroom and the plots.
 
-    `smile`, `wince` and `concern` are 0-1. `concern` is how much it answers the person's distress
-    (pain or sadness) with concern (raised inner brows, a soft closed mouth), and `wince` the softened
-    wince that goes with it. `target_wince` and `gain_wince` keep their names from before there was
-    a sadness channel: they are the distress target and gain. Lateral values
-    (`smile_roll_deg`) are in the person's frame, like `Expression.roll_deg`; `mirror` says how the
-    rig should turn them into the avatar's own (the same way it turns the tracked head pose).
+    `target_wince` and `gain_wince` keep their names from before there was a sadness channel: they
+    are the distress target and gain.
     """
 
-    smile: float
-    wince: float
-    familiarity: float
-    load: float
-    gain: float  # the smile gain actually used (after the guard)
-    delay_s: float  # the onset delay used (mimic), or the total lag (delayed)
-    concern: float = 0.0
     target_smile: float = 0.0  # what the echo is moving toward this frame
     target_wince: float = 0.0
     lapse: bool = False  # this frame echoes a lapsed expression event
@@ -232,19 +190,32 @@ class Echo:
     learned_smile_fall_s: float = 0.0
     learned_smile_roll_deg: float = 0.0  # the head tilt that comes with their smile
     learned_events: int = 0  # smile events learned from this visitor
+
+
+NO_DIAGNOSTICS = EchoDiagnostics()
+
+
+@dataclass(frozen=True)
+class Echo:
+    """What the avatar answers in one frame, under which familiarity and load; `diagnostics` says why.
+
+    `smile`, `wince` and `concern` are 0-1. `concern` is how much it answers the person's distress
+    (pain or sadness) with concern (raised inner brows, a soft closed mouth), and `wince` the softened
+    wince that goes with it. Lateral values (`smile_roll_deg`) are in the person's frame, like
+    `Expression.roll_deg`; `mirror` says how the rig should turn them into the avatar's own (the same
+    way it turns the tracked head pose).
+    """
+
+    smile: float
+    wince: float
+    familiarity: float
+    load: float
+    gain: float  # the smile gain actually used (after the guard)
+    delay_s: float  # the onset delay used (mimic), or the total lag (delayed)
+    concern: float = 0.0
     smile_roll_deg: float = 0.0  # the head tilt that goes with this echo (person's frame)
     mirror: bool = True
-
-    LOG_FIELDS: ClassVar[tuple[str, ...]] = (
-        "delay_s", "target_smile", "target_wince", "concern", "lapse", "p_lapse", "anticipated_smile",
-        "gain_familiarity", "gain_load", "gain_wince", "load_scene", "attack_s", "release_s",
-        "learned_smile_peak", "learned_smile_rise_s", "learned_smile_fall_s", "learned_smile_roll_deg", "learned_events",
-        "smile_roll_deg",
-    )
-
-    def log_values(self) -> tuple[float | int, ...]:
-        """The values of `LOG_FIELDS`, in order, as plain floats and ints (booleans as 0/1)."""
-        return tuple(int(v) if isinstance(v, (bool, int)) else float(v) for v in (getattr(self, n) for n in self.LOG_FIELDS))
+    diagnostics: EchoDiagnostics = NO_DIAGNOSTICS
 
     @staticmethod
     def neutral(familiarity: float = 0.0, load: float = 0.0) -> Echo:
@@ -256,24 +227,46 @@ _LOOKBACK_S = 0.3  # how far back an event's onset marks the frames of its rise
 _EPS_T = 1e-9  # samples at t - delay on the same frame grid must be read exactly, despite float sums
 
 
-class _History:
-    """The delay line: per frame (t, smile, distress, smile factor, distress factor, smile lapsed,
-    distress lapsed, smile gain, distress gain, full smile). The smile is stored as it may be echoed:
-    already without the part that came with distress.
+@dataclass(slots=True)
+class _Heard:
+    """One channel of one frame in the delay line, stored with how the avatar would answer it then.
 
-    A factor is what the frame's expression event is echoed at (1 +- variability, or the lapse residual);
-    it is set retroactively back to where the event left rest, once the event's lapse has been drawn.
+    `factor` is what the frame's expression event is echoed at (1 +- variability, or the lapse
+    residual); it is set retroactively back to where the event left rest, once the event's lapse has
+    been drawn (so this is mutable, unlike the types between stages).
     """
+
+    value: float
+    gain: float
+    factor: float = 1.0
+    lapsed: bool = False
+
+
+@dataclass(slots=True)
+class _DelayedFrame:
+    """One frame of the delay line. The smile is stored as it may be echoed: already without the
+    part that came with distress."""
+
+    smile: _Heard
+    distress: _Heard
+    smile_full: float  # what counts as a full smile for this visitor at the time
+
+    def channel(self, name: str) -> _Heard:
+        return self.smile if name == "smile" else self.distress
+
+
+class _History:
+    """The delay line: one _DelayedFrame per processed frame, found by time."""
 
     def __init__(self) -> None:
         self.ts: list[float] = []
-        self.rows: list[list] = []
+        self.rows: list[_DelayedFrame] = []
 
-    def push(self, t_s: float, row: list) -> None:
+    def push(self, t_s: float, row: _DelayedFrame) -> None:
         self.ts.append(t_s)
         self.rows.append(row)
 
-    def at(self, t_s: float) -> list | None:
+    def at(self, t_s: float) -> _DelayedFrame | None:
         i = bisect_right(self.ts, t_s + _EPS_T) - 1
         return self.rows[i] if i >= 0 else None
 
@@ -291,9 +284,6 @@ class _History:
         self.rows.clear()
 
 
-# Columns of a _History row.
-_T, _SMILE, _DISTRESS, _F_SMILE, _F_DISTRESS, _L_SMILE, _L_DISTRESS, _GAIN, _GAIN_DISTRESS, _FULL = range(10)
-_COL = {"smile": (_SMILE, _F_SMILE, _L_SMILE), "distress": (_DISTRESS, _F_DISTRESS, _L_DISTRESS)}
 CHANNELS = ("smile", "distress")
 
 
@@ -326,15 +316,15 @@ class _EventTracker:
             self.lapsed = self.count > s.lapse_grace_events and u_lapse < p_lapse
             size = 1.0 + (s.variability + s.variability_load * load) * (2.0 * u_size - 1.0)
             self.factor = (s.lapse_residual if self.lapsed else 1.0) * size
-            idx, f_col, l_col = _COL[self.channel]
             # The rise from rest belongs to this event, as far back as _LOOKBACK_S: frames older than that
             # may already have been echoed (the shortest onset delay is 0.35 s), and an echo never changes
             # a frame it has already shown.
             start_t = max(self.rest_t, t_s - _LOOKBACK_S)
             for i in history.since(start_t):
-                history.rows[i][f_col] = self.factor
-                history.rows[i][l_col] = self.lapsed
-            self.samples = [(history.ts[i], history.rows[i][idx], math.nan) for i in history.since(self.rest_t)]
+                heard = history.rows[i].channel(self.channel)
+                heard.factor, heard.lapsed = self.factor, self.lapsed
+            self.samples = [(history.ts[i], history.rows[i].channel(self.channel).value, math.nan)
+                            for i in history.since(self.rest_t)]
             onset = {"event": self.count, "lapsed": self.lapsed, "p_lapse": p_lapse}
         elif self.in_event and value < s.event_off:
             self.in_event = False
@@ -505,12 +495,62 @@ def _clip01(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
+@dataclass(frozen=True)
+class Configure:
+    """A live change of settings (a classroom key, a study block), applied between two frames."""
+
+    changes: tuple[tuple[str, object], ...]
+
+    @staticmethod
+    def of(**changes) -> Configure:
+        return Configure(tuple(changes.items()))
+
+    def apply(self, model: EmpathyModel) -> None:
+        model.configure(**dict(self.changes))
+
+
+@dataclass(frozen=True)
+class ResetPerson:
+    """A new visitor or a new block: start again as with a stranger."""
+
+    def apply(self, model: EmpathyModel) -> None:
+        model.reset_person()
+
+
+ModelCommand = Configure | ResetPerson
+
+
+class ModelCommands:
+    """The model's one ordered inbox: any thread sends, the thread that steps the model drains.
+
+    `settings` is what the model's settings will be once everything sent has been applied, so a
+    sender that changes a value twice before the next frame builds on its own first change.
+    """
+
+    def __init__(self, settings: EmpathySettings):
+        self._lock = threading.Lock()
+        self._pending: list[ModelCommand] = []
+        self.settings = settings
+
+    def send(self, command: ModelCommand) -> None:
+        with self._lock:
+            self._pending.append(command)
+            if isinstance(command, Configure):
+                self.settings = replace(self.settings, **dict(command.changes))
+
+    def apply_to(self, model: EmpathyModel) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for command in pending:
+            command.apply(model)
+
+
 class EmpathyModel:
     """Owns the state that persists across frames. Call `step` once per processed frame."""
 
     def __init__(self, settings: EmpathySettings | None = None):
         self.settings = settings or EmpathySettings()
-        self._events: list[dict] = []
+        self._events: list[Event] = []
         self._rng = {ch: random.Random(f"lapse-{ch}-{self.settings.seed}") for ch in CHANNELS}
         self._trackers = {ch: _EventTracker(ch, self._rng[ch]) for ch in CHANNELS}
         self._sham = _Sham(self.settings.seed, self.settings)
@@ -538,7 +578,7 @@ class EmpathyModel:
             if name == "familiarity":
                 if value is not None:
                     self.familiarity = float(value)
-            self._events.append({"type": "setting", "name": name, "value": value.value if isinstance(value, Enum) else value})
+            self._events.append(SettingChanged(name, value.value if isinstance(value, Enum) else value))
 
     def set_familiarity(self, familiarity: float | None) -> None:
         """Fix familiarity now (0-1), or None to let it grow from where it is."""
@@ -565,7 +605,7 @@ class EmpathyModel:
     def reset_person(self) -> None:
         """A new visitor: familiarity back to its start, what was learned and the delay line cleared."""
         self._reset_visitor_state()
-        self._events.append({"type": "new_person", "familiarity": self.familiarity})
+        self._events.append(NewPerson(self.familiarity))
 
     def _reset_visitor_state(self) -> None:
         s = self.settings
@@ -576,7 +616,7 @@ class EmpathyModel:
         self._history.clear()
         self._expressive_t = -math.inf
 
-    def pop_events(self) -> list[dict]:
+    def pop_events(self) -> list[Event]:
         events, self._events = self._events, []
         return events
 
@@ -621,12 +661,12 @@ class EmpathyModel:
 
         # The frame is stored with how the avatar would answer it now (gain, full smile), so a delayed
         # echo replays exactly what it would have been: a later change shows after the delay.
-        row = [t_s, smile, distress, 1.0, 1.0, False, False, gain, gain_wince, smile_full]
-        for ch in CHANNELS:
-            tracker = self._trackers[ch]
-            _, f_col, l_col = _COL[ch]
-            row[f_col], row[l_col] = tracker.factor, tracker.lapsed
-        self._history.push(t_s, row)
+        smiles, distresses = self._trackers["smile"], self._trackers["distress"]
+        self._history.push(t_s, _DelayedFrame(
+            smile=_Heard(smile, gain, smiles.factor, smiles.lapsed),
+            distress=_Heard(distress, gain_wince, distresses.factor, distresses.lapsed),
+            smile_full=smile_full,
+        ))
         for ch, value in (("smile", smile), ("distress", distress)):
             self._event_step(ch, t_s, value, expression.roll_deg if present else 0.0, p_lapse, load)
         if present and not self._trackers["smile"].in_event:
@@ -643,10 +683,10 @@ class EmpathyModel:
             else:
                 read = self._history.at(t_s - delay_s)
             if read is not None:
-                target_smile = self._target(read[_SMILE], read[_F_SMILE], read[_GAIN], read[_FULL])
-                target_wince = self._concern_target(read[_DISTRESS], read[_F_DISTRESS], read[_GAIN_DISTRESS])
-                lapse = bool((read[_L_SMILE] and read[_SMILE] >= s.rest_level)
-                             or (read[_L_DISTRESS] and read[_DISTRESS] >= s.rest_level))
+                target_smile = self._target(read.smile.value, read.smile.factor, read.smile.gain, read.smile_full)
+                target_wince = self._concern_target(read.distress.value, read.distress.factor, read.distress.gain)
+                lapse = bool((read.smile.lapsed and read.smile.value >= s.rest_level)
+                             or (read.distress.lapsed and read.distress.value >= s.rest_level))
             if s.condition is Condition.MIMIC and s.anticipation and present:
                 lead = gain * self._trackers["smile"].factor * min(1.0, anticipated / smile_full)
                 if s.guard:
@@ -681,24 +721,26 @@ class EmpathyModel:
             gain=used_gain,
             delay_s=delay_s,
             concern=self._concern,
-            target_smile=target_smile,
-            target_wince=target_wince,
-            lapse=lapse,
-            p_lapse=p_lapse,
-            anticipated_smile=anticipated,
-            gain_familiarity=gain_fam,
-            gain_load=gain_load,
-            gain_wince=gain_wince,
-            load_scene=load_scene,
-            attack_s=attack,
-            release_s=release,
-            learned_smile_peak=self.learned.peak,
-            learned_smile_rise_s=self.learned.rise_s,
-            learned_smile_fall_s=self.learned.fall_s,
-            learned_smile_roll_deg=self.learned.roll_deg,
-            learned_events=self.learned.events,
             smile_roll_deg=smile_roll,
             mirror=s.mapping is Mapping.MIRROR,
+            diagnostics=EchoDiagnostics(
+                target_smile=target_smile,
+                target_wince=target_wince,
+                lapse=lapse,
+                p_lapse=p_lapse,
+                anticipated_smile=anticipated,
+                gain_familiarity=gain_fam,
+                gain_load=gain_load,
+                gain_wince=gain_wince,
+                load_scene=load_scene,
+                attack_s=attack,
+                release_s=release,
+                learned_smile_peak=self.learned.peak,
+                learned_smile_rise_s=self.learned.rise_s,
+                learned_smile_fall_s=self.learned.fall_s,
+                learned_smile_roll_deg=self.learned.roll_deg,
+                learned_events=self.learned.events,
+            ),
         )
 
     # --- the parts of a step ---------------------------------------------------------------------
@@ -726,13 +768,12 @@ class EmpathyModel:
         onset, finished = self._trackers[ch].update(t_s, value, roll_deg, p_lapse, load, s, self._history)
         echoing = s.condition in (Condition.MIMIC, Condition.DELAYED)
         if onset and onset["lapsed"] and echoing:
-            self._events.append({"type": "lapse", "channel": ch, "event": onset["event"], "p_lapse": round(onset["p_lapse"], 4),
-                                 "residual": s.lapse_residual})
+            self._events.append(Lapse(ch, onset["event"], round(onset["p_lapse"], 4), s.lapse_residual))
         if finished and ch == "smile":
             self.learned.add(finished, self._rest_roll_deg)
             le = self.learned
-            self._events.append({"type": "learned", "channel": "smile", "events": le.events, "peak": round(le.peak, 4),
-                                 "rise_s": round(le.rise_s, 4), "fall_s": round(le.fall_s, 4), "roll_deg": round(le.roll_deg, 3)})
+            self._events.append(Learned("smile", le.events, round(le.peak, 4), round(le.rise_s, 4), round(le.fall_s, 4),
+                                        round(le.roll_deg, 3)))
 
     def _anticipate(self, t_s: float, now: float) -> float:
         """Linear extrapolation of a least-squares line through the channel's last `anticipation_window_s`."""
@@ -741,7 +782,7 @@ class EmpathyModel:
         if len(idx) < 3:
             return now
         ts = np.array([self._history.ts[i] for i in idx]) - t_s
-        vs = np.array([self._history.rows[i][_SMILE] for i in idx])
+        vs = np.array([self._history.rows[i].smile.value for i in idx])
         tm, vm = ts.mean(), vs.mean()
         var = float(np.sum((ts - tm) ** 2))
         slope = float(np.sum((ts - tm) * (vs - vm)) / var) if var > 0 else 0.0
@@ -752,7 +793,7 @@ class EmpathyModel:
         if present:
             if s.new_person_after_s is not None and self._absent_s >= s.new_person_after_s and self._last_seen:
                 self._reset_visitor_state()
-                self._events.append({"type": "new_person", "familiarity": self.familiarity, "reason": "absent"})
+                self._events.append(NewPerson(self.familiarity, reason="absent"))
             self._absent_s = 0.0
             self._last_seen = True
         else:
@@ -778,7 +819,7 @@ class EmpathyModel:
 
     def _total_load(self, raw: float) -> float:
         if raw > 1.0 and not self._load_clipped:
-            self._events.append({"type": "load_clipped", "load": round(raw, 4), "note": "load above 1 is clipped to 1"})
+            self._events.append(LoadClipped(round(raw, 4)))
         self._load_clipped = raw > 1.0
         return min(1.0, max(0.0, raw))
 

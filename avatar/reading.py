@@ -37,7 +37,7 @@ class StillSearch:
 
 
 def _boxes(reading: FaceReading) -> list[Face]:
-    return ([reading.primary] if reading.primary is not None else []) + list(reading.others)
+    return ([reading.primary] if reading.present else []) + list(reading.others)
 
 
 def _to_image(face: Face, x0: float, y0: float, w: float, h: float, width: int, height: int) -> Face:

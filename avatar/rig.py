@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from avatar.empathy import Echo
 
@@ -42,9 +42,8 @@ class Controls:
 
     def lerp(self, other: Controls, k: float) -> Controls:
         """Interpolate toward `other` (k in 0..1), for rendering between readings."""
-        return Controls(
-            **{f.name: getattr(self, f.name) + (getattr(other, f.name) - getattr(self, f.name)) * k for f in fields(self)}
-        )
+        target = vars(other)
+        return Controls(**{name: value + (target[name] - value) * k for name, value in vars(self).items()})
 
 
 NEUTRAL = Controls()
@@ -178,13 +177,13 @@ def controls_from_echo(
     The head pose is the person's (face.py convention: +yaw to their left, +roll to their right
     shoulder), already damped (HeadFollower). `mirror` True moves the avatar like the person's
     reflection; False (anatomical) turns it to its own left when the person turns to theirs;
-    None takes the echo's own `mirror` (True if it has none).
+    None takes the echo's own `mirror`.
     """
     if mirror is None:
-        mirror = bool(getattr(echo, "mirror", True))
+        mirror = echo.mirror
     smile = _clamp(float(echo.smile), 0.0, 1.0)
     wince = _clamp(float(echo.wince), 0.0, 1.0)
-    concern = _clamp(float(getattr(echo, "concern", echo.wince)), 0.0, 1.0)
+    concern = _clamp(float(echo.concern), 0.0, 1.0)
     # Concern softens the smile rather than fighting it: a warm, worried face, not a grimace.
     corners = smile * (1.0 - 0.5 * concern) - CONCERN_CORNERS_DOWN * concern - 0.15 * wince
     squint = SMILE_SQUINT * smile + CONCERN_SQUINT * concern + WINCE_SQUINT * wince
@@ -192,7 +191,7 @@ def controls_from_echo(
     lid = _clamp(max(squint, blink), 0.0, 1.0)
     open_smile = _clamp((smile - 0.45) / 0.55, 0.0, 1.0) * (1.0 - concern)  # the mouth opens in a broad smile
     side = -1.0 if mirror else 1.0
-    roll = float(head_roll_deg) + float(getattr(echo, "smile_roll_deg", 0.0))
+    roll = float(head_roll_deg) + float(echo.smile_roll_deg)
     yaw_lim, pitch_lim, roll_lim = HEAD_LIMITS_DEG
     return Controls(
         mouth_corner_left=_clamp(corners, -1.0, 1.0),

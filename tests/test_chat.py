@@ -337,9 +337,9 @@ def test_slow_endpoint_times_out_and_the_controller_logs_a_fallback(llm_server, 
     assert time.perf_counter() - start < 1.4  # the slow server answers at 1.5 s
     assert reply is not None and reply.source is ReplySource.OFFLINE and reply.fallback_reason == "timeout"
     events = controller.pop_events()
-    assert [e["type"] for e in events] == ["chat_user", "chat_fallback", "chat_reply"]
-    assert events[1]["reason"] == "timeout" and events[2]["source"] == "offline"
-    assert "sk-secret" not in json.dumps(events)
+    assert [e.type for e in events] == ["chat_user", "chat_fallback", "chat_reply"]
+    assert events[1].reason == "timeout" and events[2].source == "offline"
+    assert "sk-secret" not in json.dumps([e.record() for e in events])
 
 
 def test_unreachable_endpoint_falls_back():
@@ -374,16 +374,16 @@ def test_controller_submit_returns_at_once_and_poll_gets_the_reply_later():
     slow.release.set()
     reply = controller.wait(5.0)
     assert reply is not None and reply.text
-    assert [e["type"] for e in controller.events] == ["chat_user", "chat_reply"]
-    assert controller.events[0] == {"type": "chat_user", "length": len("hello there")}
-    assert "text" not in controller.events[1] and controller.events[1]["source"] == "offline"
+    assert [e.type for e in controller.events] == ["chat_user", "chat_reply"]
+    assert controller.events[0].record() == {"length": len("hello there")}
+    assert "text" not in controller.events[1].record() and controller.events[1].source == "offline"
 
 
 def test_controller_logs_text_only_when_asked():
     controller = ChatController(ChatSettings(log_text=True))
     controller.submit(FINE, SMILING)
     reply = controller.wait(5.0)
-    assert controller.events[0]["text"] == FINE and controller.events[1]["text"] == reply.text
+    assert controller.events[0].text == FINE and controller.events[1].text == reply.text
 
 
 def test_controller_reveals_words_at_the_set_rate_and_moves_the_mouth():

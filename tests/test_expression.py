@@ -58,56 +58,56 @@ DISGUST = shapes(**both("browDown", 0.25), **both("noseSneer", 0.1), **both("mou
 
 def test_a_broad_smile_is_a_smile_and_not_a_wince():
     c = channels_from_blendshapes(ASTRONAUT_SMILE)
-    assert c["smile"] >= 0.9
-    assert c["wince"] <= 0.05
-    assert c["duchenne"] >= 0.8
+    assert c.smile >= 0.9
+    assert c.wince <= 0.05
+    assert c.duchenne >= 0.8
 
 
 def test_a_laugh_with_lowered_brows_and_closed_eyes_is_not_a_wince():
     c = channels_from_blendshapes(LAUGH_WITH_BROWS)
-    assert c["smile"] >= 0.6
-    assert c["wince"] <= 0.25
+    assert c.smile >= 0.6
+    assert c.wince <= 0.25
 
 
 def test_an_angry_frown_reads_as_wince():
     c = channels_from_blendshapes(ANGER)
-    assert c["wince"] >= 0.35
-    assert c["smile"] <= 0.2
+    assert c.wince >= 0.35
+    assert c.smile <= 0.2
 
 
 def test_pain_reads_more_wince_than_anger():
-    assert channels_from_blendshapes(PAIN)["wince"] > channels_from_blendshapes(ANGER)["wince"] >= 0.35
+    assert channels_from_blendshapes(PAIN).wince > channels_from_blendshapes(ANGER).wince >= 0.35
 
 
 def test_surprise_is_not_a_wince():
     c = channels_from_blendshapes(SURPRISE)
-    assert c["surprise"] >= 0.8
-    assert c["wince"] <= 0.05
-    assert c["mouth_open"] >= 0.5
+    assert c.surprise >= 0.8
+    assert c.wince <= 0.05
+    assert c.mouth_open >= 0.5
 
 
 def test_disgust_reads_more_wince_than_a_smile():
-    assert channels_from_blendshapes(DISGUST)["wince"] > channels_from_blendshapes(LAUGH_WITH_BROWS)["wince"]
-    assert channels_from_blendshapes(DISGUST)["smile"] <= 0.2
+    assert channels_from_blendshapes(DISGUST).wince > channels_from_blendshapes(LAUGH_WITH_BROWS).wince
+    assert channels_from_blendshapes(DISGUST).smile <= 0.2
 
 
 def test_inner_brow_raise_alone_is_not_surprise():
-    assert channels_from_blendshapes(shapes(browInnerUp=0.5, **both("eyeWide", 0.2)))["surprise"] < 0.3
+    assert channels_from_blendshapes(shapes(browInnerUp=0.5, **both("eyeWide", 0.2))).surprise < 0.3
 
 
 def test_blinks_are_per_eye_and_a_neutral_face_reads_near_zero():
     c = channels_from_blendshapes(shapes(eyeBlinkLeft=0.8, eyeBlinkRight=0.05))
-    assert c["blink_left"] >= 0.9 and c["blink_right"] == 0.0
+    assert c.blink_left >= 0.9 and c.blink_right == 0.0
     rest = channels_from_blendshapes(POPULATION_BASELINE)
-    assert all(rest[ch] <= 0.01 for ch in UNIT_CHANNELS)
+    assert all(vars(rest)[ch] <= 0.01 for ch in UNIT_CHANNELS)
 
 
 @settings(max_examples=300, deadline=None)
 @given(any_vector, unit_vector)
 def test_channels_stay_in_range_for_any_blendshape_vector(b, baseline):
     c = channels_from_blendshapes(b, baseline)
-    assert set(c) == set(UNIT_CHANNELS)
-    assert all(0.0 <= v <= 1.0 for v in c.values())
+    assert set(vars(c)) == set(UNIT_CHANNELS)
+    assert all(0.0 <= v <= 1.0 for v in vars(c).values())
 
 
 @settings(max_examples=200, deadline=None)
@@ -115,7 +115,7 @@ def test_channels_stay_in_range_for_any_blendshape_vector(b, baseline):
 def test_more_lip_corner_pull_never_reads_less_smile(b, extra):
     more = b.copy()
     more[[B.mouthSmileLeft, B.mouthSmileRight]] = np.minimum(1.0, more[[B.mouthSmileLeft, B.mouthSmileRight]] + extra)
-    assert channels_from_blendshapes(more)["smile"] >= channels_from_blendshapes(b)["smile"] - 1e-12
+    assert channels_from_blendshapes(more).smile >= channels_from_blendshapes(b).smile - 1e-12
 
 
 @settings(max_examples=200, deadline=None)
@@ -124,7 +124,7 @@ def test_smiling_more_never_raises_the_wince(b, extra):
     more = b.copy()
     more[[B.mouthSmileLeft, B.mouthSmileRight]] = np.minimum(1.0, more[[B.mouthSmileLeft, B.mouthSmileRight]] + extra)
     # only the smile changed: the wince may only fall
-    assert channels_from_blendshapes(more)["wince"] <= channels_from_blendshapes(b)["wince"] + 1e-12
+    assert channels_from_blendshapes(more).wince <= channels_from_blendshapes(b).wince + 1e-12
 
 
 def test_the_callers_blendshapes_are_not_changed():
@@ -169,7 +169,7 @@ def run(reader: ExpressionReader, b: np.ndarray, t0: float, t1: float, fps: floa
 def test_baseline_makes_a_resting_frowner_comparable():
     """A person whose brows rest low reads a wince on a still, and near none after a few calm seconds."""
     resting = shapes(**both("browDown", 0.15), **both("eyeSquint", 0.2))
-    assert channels_from_blendshapes(resting)["wince"] > 0.15
+    assert channels_from_blendshapes(resting).wince > 0.15
     reader = ExpressionReader()
     out = run(reader, resting, 0.0, 10.0)
     assert out[-1].wince < 0.08
@@ -226,7 +226,7 @@ def test_channels_are_smoothed_on_the_source_clock():
     reader = ExpressionReader()
     run(reader, shapes(), 0.0, 1.0)
     step = reader.read(reading(ASTRONAUT_SMILE), 1.0 + 1 / 30)
-    assert 0.0 < step.smile < channels_from_blendshapes(ASTRONAUT_SMILE)["smile"]
+    assert 0.0 < step.smile < channels_from_blendshapes(ASTRONAUT_SMILE).smile
     out = run(reader, ASTRONAUT_SMILE, 1.0 + 2 / 30, 1.5)
     assert out[-1].smile > 0.85  # within half a second
 
@@ -324,36 +324,36 @@ geometry = st.one_of(st.none(), st.builds(FaceShape, corner_lift=st.floats(-0.3,
 
 def test_a_cry_face_is_sad_and_not_a_smile():
     c = channels_from_blendshapes(CRY, shape=FLAT_CORNERS)
-    assert c["smile"] <= 0.1 and c["sad"] >= 0.6 and c["distress"] >= 0.6
+    assert c.smile <= 0.1 and c.sad >= 0.6 and c.distress >= 0.6
     # Without geometry (the blendshapes alone) the configuration still says so.
     c = channels_from_blendshapes(CRY)
-    assert c["smile"] <= 0.3 and c["sad"] >= 0.5
+    assert c.smile <= 0.3 and c.sad >= 0.5
 
 
 def test_a_wide_pull_with_corners_below_the_lips_is_the_square_cry_mouth():
     pulled = shapes(**both("mouthSmile", 0.85))
-    assert channels_from_blendshapes(pulled, shape=LIFTED_CORNERS)["smile"] >= 0.9
+    assert channels_from_blendshapes(pulled, shape=LIFTED_CORNERS).smile >= 0.9
     square = channels_from_blendshapes(pulled, shape=FaceShape(corner_lift=-0.05))
-    assert square["smile"] <= 0.05 and square["sad"] >= 0.6
+    assert square.smile <= 0.05 and square.sad >= 0.6
 
 
 def test_a_laugh_with_closed_eyes_lowered_brows_and_a_hand_on_the_brow_stays_a_smile():
     # The halving by lowered brows is gone: a laugh lowers them, and so does a hand pressing the brow.
     c = channels_from_blendshapes(LAUGH_WITH_BROWS, shape=LIFTED_CORNERS)
-    assert c["smile"] >= 0.9 and c["distress"] <= 0.15
+    assert c.smile >= 0.9 and c.distress <= 0.15
 
 
 def test_grief_brows_alone_read_sad_but_surprise_brows_do_not():
-    assert channels_from_blendshapes(shapes(browInnerUp=0.5))["sad"] >= 0.4
-    assert channels_from_blendshapes(SURPRISE)["sad"] <= 0.15
+    assert channels_from_blendshapes(shapes(browInnerUp=0.5)).sad >= 0.4
+    assert channels_from_blendshapes(SURPRISE).sad <= 0.15
 
 
 @settings(max_examples=300, deadline=None)
 @given(unit_vector, geometry)
 def test_distress_is_never_below_wince_or_sad(b, shape):
     c = channels_from_blendshapes(b, shape=shape)
-    assert c["distress"] >= c["wince"] and c["distress"] >= c["sad"]
-    assert all(0.0 <= c[name] <= 1.0 for name in ("smile", "sad", "distress"))
+    assert c.distress >= c.wince and c.distress >= c.sad
+    assert all(0.0 <= vars(c)[name] <= 1.0 for name in ("smile", "sad", "distress"))
 
 
 @settings(max_examples=200, deadline=None)
@@ -362,7 +362,7 @@ def test_more_lip_pull_never_reads_less_smile_whatever_the_geometry(b, extra, sh
     more = b.copy()
     more[B.mouthSmileLeft] = min(1.0, more[B.mouthSmileLeft] + extra)
     more[B.mouthSmileRight] = min(1.0, more[B.mouthSmileRight] + extra)
-    assert channels_from_blendshapes(more, shape=shape)["smile"] >= channels_from_blendshapes(b, shape=shape)["smile"] - 1e-9
+    assert channels_from_blendshapes(more, shape=shape).smile >= channels_from_blendshapes(b, shape=shape).smile - 1e-9
 
 
 def _video_face(b: np.ndarray) -> FaceReading:

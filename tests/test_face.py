@@ -64,7 +64,7 @@ def test_no_face_in_a_landscape_gives_an_empty_reading(model_file):
     cv2.rectangle(scene, (0, 200), (640, 360), (40, 120, 40), -1)
     with FaceReader(FaceReaderOptions(running_mode=RunningMode.IMAGE), model=model_file) as reader:
         reading = reader.read(scene)
-    assert reading.faces == 0 and reading.primary is None
+    assert reading.faces == 0 and not reading.present
 
 
 def test_video_mode_accepts_repeated_timestamps(model_file):

@@ -1,7 +1,7 @@
 """The rig (stage 5): echo + idle life + head pose -> named controls, pure and always in range."""
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import pytest
 from hypothesis import given, settings
@@ -19,18 +19,6 @@ def echo(smile=0.0, wince=0.0, concern=None, **kw):
     """An echo as the empathy model makes it: a wince is shown softened and answered with concern."""
     concern = wince if concern is None else concern
     return Echo(smile=smile, wince=0.5 * wince, concern=concern, familiarity=0.5, load=0.2, gain=1.0, delay_s=0.5, **kw)
-
-
-@dataclass(frozen=True)
-class OldEcho:
-    """An echo from before the `concern` field: the rig answers its wince with concern."""
-
-    smile: float
-    wince: float
-    familiarity: float = 0.5
-    load: float = 0.2
-    gain: float = 1.0
-    delay_s: float = 0.5
 
 
 def assert_in_range(c: Controls) -> None:
@@ -78,11 +66,6 @@ def test_concern_drives_the_brows_and_a_bare_wince_only_squints():
     assert c.brow_inner_left <= 0.0 and c.lid_left > 0.0
     c = controls_from_echo(echo(concern=1.0), REST)
     assert c.brow_inner_left > 0.8
-
-
-def test_an_echo_without_a_concern_field_answers_its_wince_with_concern():
-    c = controls_from_echo(OldEcho(smile=0.0, wince=1.0), REST)
-    assert c.brow_inner_left > 0.5 and c.lip_press > 0.5
 
 
 def test_the_smile_head_tilt_is_mirrored_like_the_head_pose():

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from avatar.chat.settings import FaceCue, ResponderSettings, Tone
+from avatar.expression import Expression
 
 # --------------------------------------------------------------------------------------------------
 # The face context
@@ -104,16 +105,16 @@ class FaceContext:
         )
 
     @classmethod
-    def from_expressions(cls, samples: Iterable[tuple[float, object]], familiarity: float, window_s: float = 3.0) -> FaceContext:
+    def from_expressions(cls, samples: Iterable[tuple[float, Expression]], familiarity: float, window_s: float = 3.0) -> FaceContext:
         """From (t_s, Expression) pairs, as the window keeps them."""
         times, smiles, winces, frowns, sads = [], [], [], [], []
         for t_s, expression in samples:
             times.append(float(t_s))
-            present = bool(getattr(expression, "present", False))
+            present = expression.present
             smiles.append(expression.smile if present else None)
             winces.append(expression.wince if present else None)
-            frowns.append(getattr(expression, "frown", 0.0) if present else None)
-            sads.append(getattr(expression, "sad", 0.0) if present else None)
+            frowns.append(expression.frown if present else None)
+            sads.append(expression.sad if present else None)
         return cls.from_series(times, smiles, winces, familiarity, window_s, frowns=frowns, sads=sads)
 
     def cue(self, settings: ResponderSettings = ResponderSettings()) -> FaceCue:  # noqa: B008  (a frozen dataclass)

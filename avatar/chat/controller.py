@@ -1,6 +1,6 @@
 """The window's side of the chat: ChatController off the render thread, the TextInput line, the Speaker.
 
-Sits on top of avatar.chat.endpoint (the Responder); avatar.app drives it each frame."""
+Sits on top of avatar.chat.endpoint (the Responder); avatar.chat.overlay drives it each drawn frame."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from avatar.chat.context import FaceContext
 from avatar.chat.endpoint import ChatReply, Responder
 from avatar.chat.responder import respond
 from avatar.chat.settings import ChatSettings, ReplySource
+from avatar.events import ChatAnswered, ChatFallback, ChatSent, Event
 
 # --------------------------------------------------------------------------------------------------
 # The window's side: a controller off the render thread, and a text line
@@ -26,7 +27,7 @@ class ChatController:
     """Runs replies in a worker thread and paces them into the bubble; never blocks the caller.
 
     Times (`now`) are in seconds on any monotonic clock the window uses (default time.monotonic).
-    Events are dicts with a "type" key, like EmpathyModel.pop_events(); take them with pop_events().
+    Events are avatar.events types, like EmpathyModel.pop_events(); take them with pop_events().
     """
 
     def __init__(
@@ -38,7 +39,7 @@ class ChatController:
         self.settings = settings
         self.responder = responder or Responder(settings)
         self.clock = clock
-        self.events: list[dict] = []
+        self.events: list[Event] = []
         self._results: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
         self._pending = False
@@ -54,10 +55,7 @@ class ChatController:
         text = " ".join(text.split())
         if not text or self._pending:
             return False
-        event = {"type": "chat_user", "length": len(text)}
-        if self.settings.log_text:
-            event["text"] = text
-        self.events.append(event)
+        self.events.append(ChatSent(len(text), text if self.settings.log_text else None))
         self._pending = True
         self._worker = threading.Thread(target=self._work, args=(text, context), name="chat-reply", daemon=True)
         self._worker.start()
@@ -79,11 +77,9 @@ class ChatController:
         now = self.clock() if now is None else now
         self._pending = False
         if reply.fallback_reason is not None:
-            self.events.append({"type": "chat_fallback", "reason": reply.fallback_reason})
-        event = {"type": "chat_reply", "length": len(reply.text), "source": reply.source.value, "latency_ms": round(reply.latency_ms, 1)}
-        if self.settings.log_text:
-            event["text"] = reply.text
-        self.events.append(event)
+            self.events.append(ChatFallback(reply.fallback_reason))
+        self.events.append(ChatAnswered(len(reply.text), reply.source.value, round(reply.latency_ms, 1),
+                                        reply.text if self.settings.log_text else None))
         self.last_reply = reply
         self._spoken = reply.text
         self._spoken_words = reply.text.split()
@@ -96,7 +92,7 @@ class ChatController:
             self._worker.join(timeout_s)
         return self.poll()
 
-    def pop_events(self) -> list[dict]:
+    def pop_events(self) -> list[Event]:
         events, self.events = self.events, []
         return events
 
@@ -187,9 +183,9 @@ class TextInput:
 
     def feed(self, event) -> str | None:
         """Feed a pygame event; returns the text when Enter sends it. Other event types are ignored."""
-        if getattr(event, "type", KEYDOWN) != KEYDOWN:
+        if event.type != KEYDOWN:
             return None
-        return self.feed_key(getattr(event, "key", 0), getattr(event, "unicode", "") or "")
+        return self.feed_key(event.key, event.unicode or "")
 
     def feed_key(self, key: int, unicode: str = "") -> str | None:
         if not self.active:
