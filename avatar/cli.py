@@ -1,14 +1,13 @@
-"""The command line: `python -m avatar [run] ...` and its subcommands (read, styles, ...).
+"""The command line: `python -m avatar [run] ...` and its subcommands (read, styles, chat, bench, ...).
 
-The only place that turns errors into one-line messages and exit codes. Strings become enums
-here, once, with a clear error for a bad value.
+The top of the program: it collects each subcommand's parser (its `add_subcommand`) and is the only place
+that turns errors into one-line messages and exit codes; the argument types live in avatar.arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import json
 import os
 import sys
@@ -20,135 +19,70 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from avatar import __version__  # noqa: E402
-from avatar.errors import AvatarError, ConfigError  # noqa: E402
+from avatar.arguments import (  # noqa: E402
+    PROG,
+    choice,
+    familiarity,
+    positive,
+    run_subcommand,
+    seed,
+    size,
+    subcommand_registry,
+    unit_interval,
+)
+from avatar.errors import AvatarError, CliError  # noqa: E402 (CliError lives in errors; importing it from here still works)
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 
-class CliError(ConfigError):
-    """A command-line value that is wrong."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and a second line
-        raise CliError(message)
-
-
-def _unit_interval(flag: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
-        if not 0.0 <= value <= 1.0 or value != value:
-            raise argparse.ArgumentTypeError(f"{flag} {text} is out of range: give a value from 0 to 1")
-        return value
-
-    return parse
-
-
-def _familiarity(text: str) -> float:
-    from avatar.empathy import FAMILIARITY_PRESETS
-
-    if text in FAMILIARITY_PRESETS:
-        return FAMILIARITY_PRESETS[text]
-    try:
-        value = float(text)
-    except ValueError:
-        close = difflib.get_close_matches(text, list(FAMILIARITY_PRESETS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else f" (give 0-1 or one of {', '.join(FAMILIARITY_PRESETS)})"
-        raise argparse.ArgumentTypeError(f"--familiarity {text!r} is not a number or preset{hint}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"--familiarity {text} is out of range: give a value from 0 to 1")
-    return value
-
-
-def _positive(flag: str, allow_zero: bool = False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
-        if value < 0 or (value == 0 and not allow_zero) or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} {text} must be a positive number")
-        return value
-
-    return parse
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--size {text!r} should look like 800x600") from None
-    if not (64 <= width <= 8192 and 64 <= height <= 8192):
-        raise argparse.ArgumentTypeError(f"--size {text} is out of range: each side 64-8192 pixels")
-    return width, height
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed {text!r} is not a whole number") from None
-
-
-def _choice(flag: str, enum_type):
-    names = [member.value for member in enum_type]
-
-    def parse(text: str):
-        try:
-            return enum_type(text)
-        except ValueError:
-            close = difflib.get_close_matches(text, names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is unknown: choose from {', '.join(names)}{hint}") from None
-
-    return parse
-
-
-def build_run_parser() -> argparse.ArgumentParser:
+def add_run(subparsers) -> argparse.ArgumentParser:
+    """`python -m avatar [run] ...`: the mirror itself, and the default when no subcommand is given."""
     from avatar.empathy import Condition, Mapping
 
-    parser = _Parser(prog="python -m avatar", description="The mirror avatar: a face that echoes yours.")
+    parser = subparsers.add_parser("run", prog=PROG, description="The mirror avatar: a face that echoes yours.")
     parser.add_argument("--version", action="version", version=f"mirror-avatar {__version__}")
     src = parser.add_argument_group("source")
     src.add_argument("--source", help="camera, camera:N, demo, or a video or image path (default: camera, else demo)")
     src.add_argument("--config", type=Path, help="a TOML file of settings ([empathy], [run]); flags override it")
-    src.add_argument("--duration", type=_positive("--duration"), help="seconds to hold a still image (default 3)")
+    src.add_argument("--duration", type=positive("--duration"), help="seconds to hold a still image (default 3)")
     src.add_argument("--realtime", action="store_true", help="pace a file at its real speed, as if it were a camera")
     src.add_argument("--loop", action="store_true", help="start a file again at its end")
     src.add_argument("--model", help="face_landmarker.task to use (default: $AVATAR_MODEL, then the packaged one)")
     emp = parser.add_argument_group("empathy")
-    emp.add_argument("--familiarity", type=_familiarity, help="0-1, or stranger/acquaintance/friend (default: grows while a face stays)")
-    emp.add_argument("--load", type=_unit_interval("--load"), help="the avatar's own simulated load, 0-1 (default 0.2)")
-    emp.add_argument("--condition", type=_choice("--condition", Condition), help="mimic (default), delayed, sham or static")
-    emp.add_argument("--delay", type=_positive("--delay", allow_zero=True), help="total lag of the delayed condition, s (default 4)")
-    emp.add_argument("--mapping", type=_choice("--mapping", Mapping), help="mirror (default) or anatomical")
+    emp.add_argument("--familiarity", type=familiarity, help="0-1, or stranger/acquaintance/friend (default: grows while a face stays)")
+    emp.add_argument("--load", type=unit_interval("--load"), help="the avatar's own simulated load, 0-1 (default 0.2)")
+    emp.add_argument("--condition", type=choice("--condition", Condition), help="mimic (default), delayed, sham or static")
+    emp.add_argument("--delay", type=positive("--delay", allow_zero=True), help="total lag of the delayed condition, s (default 4)")
+    emp.add_argument("--mapping", type=choice("--mapping", Mapping), help="mirror (default) or anatomical")
     emp.add_argument("--guard", choices=("on", "off"), help="the sweet-spot guard: the echo stays a little smaller and later (default on)")
-    emp.add_argument("--seed", type=_seed, help="makes every random choice reproducible (default 0)")
-    emp.add_argument("--calibrate", type=_positive("--calibrate"), help="ask for a neutral face for S seconds first")
+    emp.add_argument("--seed", type=seed, help="makes every random choice reproducible (default 0)")
+    emp.add_argument("--calibrate", type=positive("--calibrate"), help="ask for a neutral face for S seconds first")
     out = parser.add_argument_group("window and output")
     out.add_argument("--avatar", help="avatar style: a name (see `python -m avatar styles`) or a TOML path")
     out.add_argument("--headless", action="store_true", help="render off-screen, with no window")
-    out.add_argument("--size", type=_size, default=(800, 600), help="window or render size, WxH (default 800x600)")
+    out.add_argument("--size", type=size, default=(800, 600), help="window or render size, WxH (default 800x600)")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (toggle with F11 or f)")
     out.add_argument("--display", type=int, default=0, metavar="N", help="open the window on display N (default 0), e.g. an exhibit's big screen")
     out.add_argument("--no-status", action="store_true", help="hide the status line (toggle with H)")
     out.add_argument("--save-video", type=Path, help="write what the avatar showed as an mp4, a frame per processed frame")
     out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
-    out.add_argument("--screenshot-at", type=_positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
+    out.add_argument("--screenshot-at", type=positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
     out.add_argument("--lsl", action="store_true", help="stream channels and events over Lab Streaming Layer (local network)")
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
     from avatar.chat import add_chat_arguments
-    from avatar.modes import add_arguments as add_mode_arguments
+    from avatar.modes.registry import add_arguments as add_mode_arguments
 
-    add_mode_arguments(parser, _choice)
+    add_mode_arguments(parser)
     add_chat_arguments(parser)
     out.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.set_defaults(handler=run_from_args)
     return parser
+
+
+def build_run_parser() -> argparse.ArgumentParser:
+    return add_run(subcommand_registry())
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -170,8 +104,8 @@ def settings_from_args(args: argparse.Namespace):
         "guard": None if args.guard is None else args.guard == "on",
     }
     empathy_config.update({k: v for k, v in flags.items() if v is not None})
-    seed = args.seed if args.seed is not None else run_config.get("seed", empathy_config.get("seed", 0))
-    empathy_config["seed"] = seed
+    run_seed = args.seed if args.seed is not None else run_config.get("seed", empathy_config.get("seed", 0))
+    empathy_config["seed"] = run_seed
     empathy = dataclasses.replace(EmpathySettings(), **empathy_config)
 
     def pick(flag_value, key, default):
@@ -191,7 +125,7 @@ def settings_from_args(args: argparse.Namespace):
         screenshot_at_s=args.screenshot_at,
         log_dir=Path(log_dir) if log_dir is not None else None,
         model=args.model,
-        seed=seed,
+        seed=run_seed,
         empathy=empathy,
         max_frames=args.max_frames,
         show_status=not args.no_status,
@@ -208,7 +142,7 @@ def settings_from_args(args: argparse.Namespace):
 
 def _chat_settings(args: argparse.Namespace, log_dir):
     from avatar.chat import chat_settings_from_args
-    from avatar.modes import ModeName
+    from avatar.modes.registry import ModeName
 
     # Typed text is logged only with --log-dir, and never in exhibit mode (privacy).
     exhibit = getattr(args, "mode", None) is ModeName.EXHIBIT
@@ -217,15 +151,14 @@ def _chat_settings(args: argparse.Namespace, log_dir):
     return settings if enabled else None
 
 
-def command_run(argv: list[str]) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from avatar.app import MirrorSession
+    from avatar.app import run_mirror
     from avatar.sources import camera_available
     from avatar.styles import load_style
     from avatar.window import check_display
 
-    args = build_run_parser().parse_args(argv)
     settings = settings_from_args(args)
     notice = None
     if args.source is None and settings.source == "demo":
@@ -238,27 +171,28 @@ def command_run(argv: list[str]) -> int:
                 settings = dataclasses.replace(settings, realtime=True, loop=True)
     elif not settings.headless and settings.source != "camera" and not settings.source.startswith("camera:"):
         settings = dataclasses.replace(settings, realtime=True)
-    from avatar.modes import make_mode
+    from avatar.modes.registry import make_mode
 
     mode, settings = make_mode(args, settings)
     # Everything that can be refused is checked before the notice, so an error stays one line.
     check_display(settings.headless)
     if settings.avatar is not None:
         load_style(settings.avatar)
-    session = MirrorSession(settings, mode=mode)
-    if notice:
-        session.start_notices.append(notice)
-    return session.run()
+    return run_mirror(settings, mode, start_notices=(notice,) if notice else ())
 
 
-def command_read(argv: list[str]) -> int:
-    from avatar.reading import read_images
-
-    parser = _Parser(prog="python -m avatar read", description="Read still images; print one JSON line per image.")
+def add_read(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("read", description="Read still images; print one JSON line per image.")
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--model", help="face_landmarker.task to use")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=read_from_args)
+    return parser
+
+
+def read_from_args(args: argparse.Namespace) -> int:
+    from avatar.reading import read_images
+
     failures = 0
     for line in read_images(args.paths, model=args.model):
         print(json.dumps(line), flush=True)
@@ -266,16 +200,22 @@ def command_read(argv: list[str]) -> int:
     return EXIT_ERROR if failures else 0
 
 
-def command_evaluate(argv: list[str]) -> int:
-    from avatar.evaluate import evaluate, format_report, load_labels
-
-    parser = _Parser(prog="python -m avatar evaluate", description="Read a labelled still set; print a confusion table and channel statistics.")
+def add_evaluate(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate", description="Read a labelled still set; print a confusion table and channel statistics."
+    )
     parser.add_argument("dir", type=Path, help="folder the labelled paths are relative to")
     parser.add_argument("--labels", type=Path, help="CSV with columns path,label (default: DIR/labels.csv)")
     parser.add_argument("--json", action="store_true", help="print the same as one JSON object")
     parser.add_argument("--model", help="face_landmarker.task to use")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=evaluate_from_args)
+    return parser
+
+
+def evaluate_from_args(args: argparse.Namespace) -> int:
+    from avatar.evaluate import evaluate, format_report, load_labels
+
     if not args.dir.is_dir():
         raise CliError(f"not a folder: {args.dir}")
     items = load_labels(args.labels or args.dir / "labels.csv", args.dir)
@@ -284,59 +224,65 @@ def command_evaluate(argv: list[str]) -> int:
     return EXIT_ERROR if result.errors else 0
 
 
-def command_styles(argv: list[str]) -> int:
+def add_styles(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("styles", description="List the avatar styles.")
+    parser.set_defaults(handler=styles_from_args)
+    return parser
+
+
+def styles_from_args(args: argparse.Namespace) -> int:
     from avatar.styles import list_styles
 
-    _Parser(prog="python -m avatar styles", description="List the avatar styles.").parse_args(argv)
     for name, path, description in list_styles():
         print(f"{name:12s} {description}  ({path})")
     return 0
 
 
-def command_chat(argv: list[str]) -> int:
-    from avatar.chat import command_chat as chat
+# chat, bench and report register themselves; each is imported only when its word is given.
+def add_chat(subparsers) -> argparse.ArgumentParser:
+    from avatar.chat.cli import add_subcommand
 
-    return chat(argv)
-
-
-def command_bench(argv: list[str]) -> int:
-    from avatar.bench import command_bench as bench
-
-    return bench(argv)
+    return add_subcommand(subparsers)
 
 
-def command_report(argv: list[str]) -> int:
-    from avatar.report import command_report as report
+def add_bench(subparsers) -> argparse.ArgumentParser:
+    from avatar.bench import add_subcommand
 
-    return report(argv)
+    return add_subcommand(subparsers)
 
 
-COMMANDS = {
-    "run": command_run,
-    "read": command_read,
-    "styles": command_styles,
-    "evaluate": command_evaluate,
-    "chat": command_chat,
-    "bench": command_bench,
-    "report": command_report,
+def add_report(subparsers) -> argparse.ArgumentParser:
+    from avatar.report import add_subcommand
+
+    return add_subcommand(subparsers)
+
+
+SUBCOMMANDS = {
+    "run": add_run,
+    "read": add_read,
+    "styles": add_styles,
+    "evaluate": add_evaluate,
+    "chat": add_chat,
+    "bench": add_bench,
+    "report": add_report,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    command = command_run
-    if argv and argv[0] in COMMANDS:
-        command = COMMANDS[argv.pop(0)]
+    add_subcommand = add_run
+    if argv and argv[0] in SUBCOMMANDS:
+        add_subcommand = SUBCOMMANDS[argv.pop(0)]
     from avatar.native_log import NativeLogFilter
 
     with contextlib.nullcontext() if debug else NativeLogFilter():
-        return _run_command(command, argv, debug)
+        return _run_command(add_subcommand, argv, debug)
 
 
-def _run_command(command, argv: list[str], debug: bool) -> int:
+def _run_command(add_subcommand, argv: list[str], debug: bool) -> int:
     try:
-        return command(argv)
+        return run_subcommand(add_subcommand, argv)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -32,3 +32,15 @@ def first_line(exc: BaseException) -> str:
     """A native library's exception as one line for our messages (its first line, or its type)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class CliError(ConfigError):
+    """A command-line value that is wrong: the CLI prints it in one line and exits with code 2."""
+
+
+class StopRequested(Exception):
+    """A signal, a key or the window asked the run to stop; `reason` says which. Not an error."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -13,27 +13,13 @@ import os
 import re
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from avatar.errors import LogError
 
-# The contract (docs/contract.md): these columns, in this order; new ones only at the end.
-FRAME_COLUMNS = (
-    "frame",
-    "t",
-    "wall",
-    "faces",
-    "smile",
-    "wince",
-    "echo_smile",
-    "echo_wince",
-    "familiarity",
-    "load",
-    "gain",
-    "latency_ms",
-)
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -95,9 +81,9 @@ def _open_private(path: Path, mode: str = "w"):
 class SessionLog:
     """One run's files. Use as a context manager, or call close(); both are safe to repeat."""
 
-    def __init__(self, folder: Path, extra_columns: tuple[str, ...] = ()):
+    def __init__(self, folder: Path, columns: Sequence[str]):
         self.folder = Path(folder)
-        self.columns = FRAME_COLUMNS + tuple(extra_columns)
+        self.columns = tuple(columns)  # frames.csv's header: contract.frame_columns() names
         self._t0_perf = time.perf_counter()
         self.closed = False
         self._lock = threading.Lock()
@@ -113,8 +99,8 @@ class SessionLog:
         self.session: dict[str, Any] = {}
 
     @classmethod
-    def create(cls, log_dir: Path, name: str, extra_columns: tuple[str, ...] = ()) -> SessionLog:
-        return cls(make_session_dir(log_dir, name), extra_columns)
+    def create(cls, log_dir: Path, name: str, columns: Sequence[str]) -> SessionLog:
+        return cls(make_session_dir(log_dir, name), columns)
 
     def _write(self, file, write) -> None:
         with self._lock:  # events come from more than one thread
@@ -132,11 +118,15 @@ class SessionLog:
                 raise DiskFullError(f"disk full while writing {self.folder}: stopped with the data written so far") from None
             raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
 
-    def frame(self, values: dict[str, Any]) -> None:
-        """Write one row; `values` maps column names to values (missing ones are left empty)."""
-        row = [format_value(values.get(name)) for name in self.columns]
+    def write_row(self, values: Sequence[Any]) -> None:
+        """Write one row: a value per column, in the header's order."""
+        row = [format_value(value) for value in values]
         self._write(self._frames_file, lambda: self._csv.writerow(row))
         self.rows_written += 1
+
+    def frame(self, values: Mapping[str, Any]) -> None:
+        """Write one row from column names to values (missing ones are left empty)."""
+        self.write_row([values.get(name) for name in self.columns])
 
     def event(self, type_: str, t_s: float | None, **fields: Any) -> None:
         record = {"type": type_, "t": None if t_s is None else round(float(t_s), 6), "wall": round(time.time(), 3)}

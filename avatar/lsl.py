@@ -17,10 +17,11 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from avatar import __version__
+from avatar.contract import Column
 from avatar.errors import AvatarError
 
 DATA_STREAM_NAME = "MirrorAvatar"
@@ -31,48 +32,6 @@ MARKER_STREAM_NAME = "MirrorAvatarMarkers"
 MARKER_STREAM_TYPE = "Markers"  # the XDF type that LabRecorder, pyxdf and MNE know as events
 CONTROL_STREAM_NAME = "MirrorAvatarControl"  # an outside stream of markers *to* the avatar
 IRREGULAR_RATE = 0.0  # LSL's IRREGULAR_RATE: samples come when they come
-
-# frames.csv columns that are not streamed: `wall` (unix time) cannot be held by float32 (its step
-# near 1.8e9 is 128 s), and LSL time stamps every sample anyway.
-NOT_STREAMED = ("wall",)
-# Columns that modes fill with text (study: the block's name, condition and phase). They cannot be
-# float32; the events carry them as markers (block_start, ...).
-TEXT_COLUMNS = ("block", "condition", "phase")
-
-# <unit> and <type> of the channels known today; a new one gets its unit from its name's suffix
-# (_s, _ms, _deg, else "normalized", 0-1) and the type "Model" (or "Avatar" for echo_*).
-# Types: Time (where the sample is in the source), Person (read from the face in front of the
-# camera), Avatar (what it shows), Model (the empathy model's state), Performance.
-_PERSON = "Person"
-CHANNEL_META: dict[str, tuple[str, str]] = {
-    "frame": ("count", "Time"),
-    "t": ("seconds", "Time"),
-    "faces": ("count", _PERSON),
-    "smile": ("normalized", _PERSON),
-    "wince": ("normalized", _PERSON),
-    "smile_duchenne": ("normalized", _PERSON),
-    "surprise": ("normalized", _PERSON),
-    "frown": ("normalized", _PERSON),
-    "mouth_open": ("normalized", _PERSON),
-    "blink_left": ("normalized", _PERSON),
-    "blink_right": ("normalized", _PERSON),
-    "yaw": ("degrees", _PERSON),
-    "pitch": ("degrees", _PERSON),
-    "roll": ("degrees", _PERSON),
-    "face_x": ("normalized", _PERSON),  # of the frame's width, from the left
-    "face_y": ("normalized", _PERSON),  # of the frame's height, from the top
-    "face_size": ("normalized", _PERSON),  # of the frame
-    "confidence": ("normalized", _PERSON),
-    "held": ("normalized", _PERSON),
-    "sad": ("normalized", _PERSON),
-    "distress": ("normalized", _PERSON),
-    "talking": ("normalized", _PERSON),
-    "echo_smile": ("normalized", "Avatar"),
-    "echo_wince": ("normalized", "Avatar"),
-    "latency_ms": ("milliseconds", "Performance"),
-    "lapse": ("boolean", "Model"),
-    "learned_events": ("count", "Model"),
-}
 
 # How the listener looks for the control stream: short resolves, so close() is quick, and a pause
 # between tries, so a lab without one costs almost nothing.
@@ -112,29 +71,6 @@ def loopback_config(session_id: str) -> str:
 def default_source_id() -> str:
     """A source id that is stable for this run: a recorder that loses the stream reconnects to it."""
     return f"mirror-avatar-{socket.gethostname()}-{os.getpid()}"
-
-
-def streamed_channels(columns: Iterable[str], text_columns: Iterable[str] = TEXT_COLUMNS) -> list[str]:
-    """The data stream's channels for these frames.csv columns, in order: all but `wall` and text columns."""
-    skip = set(NOT_STREAMED) | set(text_columns)
-    return [c for c in columns if c not in skip]
-
-
-def channel_unit_and_type(name: str) -> tuple[str, str]:
-    """The <unit> and <type> written in the stream's description for one channel name."""
-    if name in CHANNEL_META:
-        return CHANNEL_META[name]
-    if name.endswith("_ms"):
-        unit = "milliseconds"
-    elif name.endswith("_s"):
-        unit = "seconds"
-    elif name.endswith("_deg"):
-        unit = "degrees"
-    else:
-        unit = "normalized"
-    if name.startswith("echo_"):
-        return unit, "Avatar"
-    return unit, "Model"  # the empathy model's state, or a later stage's or a mode's column
 
 
 def _import_pylsl():
@@ -201,15 +137,17 @@ class LslStreams:
 
     def __init__(
         self,
-        channel_names: list[str],
+        channels: Sequence[Column],
         source_id: str | None = None,
         nominal_rate: float = IRREGULAR_RATE,
         metadata: Mapping[str, object] | None = None,
     ):
+        channel_names = [c.name for c in channels]
         if not channel_names:
             raise AvatarError("--lsl: the data stream needs at least one channel")
         if len(set(channel_names)) != len(channel_names):
             raise AvatarError(f"--lsl: channel names repeat: {', '.join(channel_names)}")
+        self.channels = tuple(channels)
         pylsl = _import_pylsl()
         _quiet_defaults(pylsl)
         self.channel_names = list(channel_names)
@@ -236,17 +174,15 @@ class LslStreams:
             self._markers = pylsl.StreamOutlet(marker_info)
         except Exception as exc:
             raise AvatarError(f"--lsl: cannot create the LSL streams ({_one_line(exc)})") from None
-        self._nan_row = [math.nan] * len(self.channel_names)
 
     def _describe(self, info, metadata: Mapping[str, object]) -> None:
         desc = info.desc()
         channels = desc.append_child("channels")
-        for name in self.channel_names:
-            unit, kind = channel_unit_and_type(name)
+        for column in self.channels:
             channel = channels.append_child("channel")
-            channel.append_child_value("label", name)
-            channel.append_child_value("unit", unit)
-            channel.append_child_value("type", kind)
+            channel.append_child_value("label", column.name)
+            channel.append_child_value("unit", column.unit)
+            channel.append_child_value("type", column.lsl_type or "")
         acquisition = desc.append_child("acquisition")
         acquisition.append_child_value("manufacturer", "mirror-avatar")
         acquisition.append_child_value("model", "MediaPipe face landmarker + empathy model")
@@ -276,15 +212,12 @@ class LslStreams:
 
         return pylsl.local_clock() - (time.perf_counter() - perf_s)
 
-    def push_frame(self, values: Mapping[str, object], timestamp: float | None = None) -> None:
-        """One sample: the value of each channel by name; a missing, None or text value is NaN.
+    def push_frame(self, values: Sequence[object], timestamp: float | None = None) -> None:
+        """One sample: a value per channel, in order; a None or text value is NaN.
 
         `timestamp` is on LSL's clock (see `clock_at_perf`); None stamps the sample now.
         """
-        row = list(self._nan_row)
-        for i, name in enumerate(self.channel_names):
-            if name in values:
-                row[i] = _as_float(values[name])
+        row = [_as_float(value) for value in values]
         with self._lock:
             if self._closed:
                 return

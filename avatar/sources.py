@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
 from avatar.errors import SourceError
+from avatar.events import CameraBack, CameraLost, Event
+from avatar.outcome import Frame  # noqa: F401  (re-exported: the source stage's result type)
 
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 # FFmpeg prints its own complaints ("moov atom not found") for a bad file; we say it in one line.
@@ -29,22 +31,18 @@ STILL_FPS = 30.0
 DEFAULT_FILE_FPS = 30.0  # for a file whose header gives no usable frame rate
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One frame. `t_s` is source time; `capture_perf` is time.perf_counter() when it was taken."""
-
-    index: int
-    t_s: float
-    capture_wall: float
-    capture_perf: float
-    bgr: np.ndarray = field(repr=False)
+class SourceKind(Enum):
+    VIDEO = "video"
+    IMAGE = "image"
+    CAMERA = "camera"
 
 
 class Source:
     """A stream of frames; iterate it, and close it (it is a context manager)."""
 
     description: str = ""
-    kind: str = ""
+    kind: SourceKind = SourceKind.VIDEO
+    lost: bool = False  # a camera that stopped giving frames
     fps: float = DEFAULT_FILE_FPS
     is_live: bool = False
     notices: list[str]
@@ -54,6 +52,10 @@ class Source:
 
     def close(self) -> None:
         pass
+
+    def drain_state_changes(self) -> list[tuple[float, Event]]:
+        """(t_s, event) for each time the source was lost or came back since the last call."""
+        return []
 
     def __iter__(self):
         while True:
@@ -76,7 +78,7 @@ class VideoFileSource(Source):
     at the end, with time going on (so MediaPipe timestamps keep increasing).
     """
 
-    kind = "video"
+    kind = SourceKind.VIDEO
 
     def __init__(self, path: Path, realtime: bool = False, loop: bool = False):
         self.path = Path(path)
@@ -141,7 +143,7 @@ class VideoFileSource(Source):
 class ImageSource(Source):
     """A still image held for `duration_s` at a nominal 30 fps."""
 
-    kind = "image"
+    kind = SourceKind.IMAGE
 
     def __init__(self, path: Path, duration_s: float = 3.0, realtime: bool = False, loop: bool = False):
         self.path = Path(path)
@@ -192,7 +194,7 @@ class CameraSource(Source):
     `opener(index)` returns an opened capture or None; tests pass a fake one.
     """
 
-    kind = "camera"
+    kind = SourceKind.CAMERA
     is_live = True
     FAILURES_BEFORE_LOST = 10
     BACKOFF_S = (0.5, 8.0)
@@ -214,7 +216,7 @@ class CameraSource(Source):
         self._stopped = False
         self._t0 = time.perf_counter()
         self.lost = False
-        self.state_changes: list[tuple[str, float]] = []  # (event type, t_s), drained by the loop
+        self.state_changes: list[tuple[float, Event]] = []  # drained by the loop
         self.reopen_attempts = 0
         self._thread = threading.Thread(target=self._run, name="camera-capture", daemon=True)
         self._thread.start()
@@ -234,7 +236,7 @@ class CameraSource(Source):
                 if failures >= self.FAILURES_BEFORE_LOST:
                     with self._lock:
                         self.lost = True
-                        self.state_changes.append(("camera_lost", time.perf_counter() - self._t0))
+                        self.state_changes.append((time.perf_counter() - self._t0, CameraLost(self.description)))
                         self._lock.notify_all()
                     self._capture.release()
                     self._capture = None
@@ -245,7 +247,7 @@ class CameraSource(Source):
             now = time.perf_counter()
             with self._lock:
                 if self.lost:
-                    self.state_changes.append(("camera_back", now - self._t0))
+                    self.state_changes.append((now - self._t0, CameraBack(self.description)))
                 self.lost = False
                 self._newest = Frame(self._count, now - self._t0, time.time(), now, image)
                 self._count += 1
@@ -264,7 +266,7 @@ class CameraSource(Source):
                 time.sleep(0.05)
             delay = min(self.BACKOFF_S[1], delay * 2)
 
-    def drain_state_changes(self) -> list[tuple[str, float]]:
+    def drain_state_changes(self) -> list[tuple[float, Event]]:
         with self._lock:
             changes, self.state_changes = self.state_changes, []
             return changes

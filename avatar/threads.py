@@ -47,7 +47,12 @@ class Prefetcher:
 
     def __iter__(self) -> Iterator[Any]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():  # closed: the end marker may never come
+                    return
+                continue
             if item is _END:
                 if self.error is not None:
                     raise self.error

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import DEMO, FIXTURES, only_session, read_frames, run_cli
 
-from avatar.logs import FRAME_COLUMNS
+from avatar.contract import BASE_COLUMN_NAMES as FRAME_COLUMNS
 
 pytestmark = pytest.mark.slow
 

@@ -7,19 +7,20 @@ import stat
 
 import pytest
 
+from avatar.contract import BASE_COLUMN_NAMES
 from avatar.errors import LogError
-from avatar.logs import FRAME_COLUMNS, SessionLog, format_value, make_session_dir
+from avatar.logs import SessionLog, format_value, make_session_dir
 
 
 def test_header_is_the_contract_then_extra_columns(tmp_path):
-    with SessionLog.create(tmp_path, "s", extra_columns=("target_smile",)) as log:
+    with SessionLog.create(tmp_path, "s", BASE_COLUMN_NAMES + ("target_smile",)) as log:
         log.frame({"frame": 0, "t": 0.0, "faces": 0})
     header = (log.folder / "frames.csv").read_text().splitlines()[0].split(",")
-    assert tuple(header) == FRAME_COLUMNS + ("target_smile",)
+    assert tuple(header) == BASE_COLUMN_NAMES + ("target_smile",)
 
 
 def test_rows_are_on_disk_before_close(tmp_path):
-    log = SessionLog.create(tmp_path, "s")
+    log = SessionLog.create(tmp_path, "s", BASE_COLUMN_NAMES)
     log.frame({"frame": 0, "t": 0.5, "faces": 1, "smile": 0.25})
     log.event("face_found", 0.5, faces=1)
     assert (log.folder / "frames.csv").read_text().splitlines()[1].startswith("0,0.5,,1,0.25")
@@ -35,7 +36,7 @@ def test_a_second_session_never_overwrites_the_first(tmp_path):
 
 
 def test_files_are_private(tmp_path):
-    with SessionLog.create(tmp_path, "s") as log:
+    with SessionLog.create(tmp_path, "s", BASE_COLUMN_NAMES) as log:
         log.write_session({"a": 1})
     assert stat.S_IMODE(log.folder.stat().st_mode) == 0o700
     for name in ("frames.csv", "events.jsonl", "session.json"):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from avatar import contract
 from avatar.errors import AvatarError
-from avatar.logs import FRAME_COLUMNS
 from avatar.lsl import (
     CONTROL_STREAM_NAME,
     DATA_STREAM_NAME,
@@ -29,10 +29,8 @@ from avatar.lsl import (
     MARKER_STREAM_TYPE,
     LslStreams,
     MarkerListener,
-    channel_unit_and_type,
     loopback_config,
     marker_text,
-    streamed_channels,
 )
 
 _CONFIG_DIR = Path(tempfile.mkdtemp(prefix="mirror-avatar-lsl-"))
@@ -41,7 +39,13 @@ atexit.register(shutil.rmtree, _CONFIG_DIR, True)
 os.environ["LSLAPICFG"] = str(_CONFIG_DIR / "lsl_api.cfg")
 
 RESOLVE_S = 5.0  # generous; on loopback a present stream is found in milliseconds
-CHANNELS = streamed_channels(FRAME_COLUMNS) + ["delay_s", "lapse"]
+COLUMNS = contract.streamed(contract.BASE_COLUMNS) + tuple(c for c in contract.ECHO_COLUMNS if c.name in ("delay_s", "lapse"))
+CHANNELS = [c.name for c in COLUMNS]
+
+
+def _values(row: dict) -> list:
+    """A frame's values in channel order, from a row by name (missing ones empty)."""
+    return [row.get(name) for name in CHANNELS]
 
 
 def _pylsl():
@@ -81,7 +85,7 @@ def _channel_desc(info) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def streams(request):
     source_id = f"test-{os.getpid()}-{request.node.name}"
-    with LslStreams(CHANNELS, source_id=source_id, nominal_rate=30.0, metadata={"mode": "study"}) as made:
+    with LslStreams(COLUMNS, source_id=source_id, nominal_rate=30.0, metadata={"mode": "study"}) as made:
         yield made
 
 
@@ -120,21 +124,19 @@ def test_an_outside_listener_finds_the_data_stream_with_every_channel_named(stre
 
 
 def test_wall_clock_and_text_columns_are_not_streamed():
-    expected = [c for c in FRAME_COLUMNS if c != "wall"]
-    assert streamed_channels(FRAME_COLUMNS + ("block", "condition", "phase")) == expected
-    assert streamed_channels(FRAME_COLUMNS + ("note",), text_columns=("note",)) == expected
+    from avatar.modes.study import StudyMode
+
+    names = [c.name for c in contract.streamed(contract.frame_columns(StudyMode.columns))]
+    assert "wall" not in names and not {"block", "condition", "phase"} & set(names)
+    assert names[:3] == ["frame", "t", "faces"]
 
 
-def test_every_logged_column_gets_a_unit_and_a_type():
-    from avatar.empathy import Echo
-    from avatar.expression import Expression
-
-    columns = FRAME_COLUMNS + tuple(getattr(Expression, "LOG_FIELDS", ())) + tuple(Echo.LOG_FIELDS)
-    described = {name: channel_unit_and_type(name) for name in streamed_channels(columns)}
-    if "yaw" in described:  # the expression stage's head pose, in degrees
-        assert described["yaw"] == ("degrees", "Person")
+def test_every_streamed_column_has_a_unit_and_a_type():
+    described = {c.name: (c.unit, c.lsl_type) for c in contract.streamed(contract.FRAME_COLUMNS)}
+    assert described["yaw"] == ("degrees", "Person")
     assert described["delay_s"] == ("seconds", "Model")
     assert described["echo_wince"] == ("normalized", "Avatar")
+    assert described["latency_ms"] == ("milliseconds", "Performance")
     assert all(unit and kind for unit, kind in described.values())
 
 
@@ -146,7 +148,7 @@ def test_pushed_frames_arrive_with_their_values_and_time_stamps(streams, data_in
         {"frame": 1, "t": 1 / 30, "faces": 0, "smile": None, "wince": None, "echo_smile": 0.1, "lapse": True},
     ]
     for i, row in enumerate(rows):
-        streams.push_frame(row, timestamp=now + i / 30)
+        streams.push_frame(_values(row), timestamp=now + i / 30)
 
     received = []
     for _ in rows:
@@ -169,7 +171,7 @@ def test_pushed_frames_arrive_with_their_values_and_time_stamps(streams, data_in
 def test_frame_time_stamps_can_come_from_the_capture_moment(streams, data_inlet):
     captured = time.perf_counter() - 0.040  # a frame captured 40 ms ago
     stamp = LslStreams.clock_at_perf(captured)
-    streams.push_frame({"frame": 7}, timestamp=stamp)
+    streams.push_frame(_values({"frame": 7}), timestamp=stamp)
     sample, received = data_inlet.pull_sample(timeout=RESOLVE_S)
     assert sample[CHANNELS.index("frame")] == 7
     assert received == pytest.approx(_pylsl().local_clock() - 0.040, abs=0.5)
@@ -232,11 +234,11 @@ def test_the_marker_listener_closes_quickly_when_no_lab_stream_exists():
 
 def test_creating_streams_does_not_wait_for_a_listener():
     started = time.monotonic()
-    streams = LslStreams(["smile"], source_id=f"quick-{os.getpid()}", nominal_rate=0)
+    streams = LslStreams(COLUMNS[4:5], source_id=f"quick-{os.getpid()}", nominal_rate=0)
     try:
         assert time.monotonic() - started < 2.0
         assert streams.nominal_rate == 0.0, "no frame rate means an irregular stream"
-        streams.push_frame({"smile": 0.5})  # nobody listens: dropped, no error, no wait
+        streams.push_frame([0.5])  # nobody listens: dropped, no error, no wait
         streams.push_marker("session_start", {"t": 0.0})
     finally:
         streams.close()
@@ -245,11 +247,11 @@ def test_creating_streams_does_not_wait_for_a_listener():
 def test_closed_streams_disappear_and_ignore_further_pushes():
     pylsl = _pylsl()
     source_id = f"closing-{os.getpid()}"
-    streams = LslStreams(["smile"], source_id=source_id, nominal_rate=30.0)
+    streams = LslStreams(COLUMNS[4:5], source_id=source_id, nominal_rate=30.0)
     _resolve("source_id", source_id, source_id)
     streams.close()
     streams.close()  # twice is fine
-    streams.push_frame({"smile": 1.0})
+    streams.push_frame([1.0])
     streams.push_marker("session_end", {"t": 1.0})
     assert not streams.has_consumers()
     assert pylsl.resolve_byprop("source_id", source_id, 1, 1.0) == []
@@ -257,7 +259,7 @@ def test_closed_streams_disappear_and_ignore_further_pushes():
 
 def test_without_liblsl_the_error_is_one_line_naming_the_flag(monkeypatch):
     monkeypatch.setitem(sys.modules, "pylsl", None)  # `import pylsl` now fails, as without liblsl
-    for make in (lambda: LslStreams(["smile"], source_id="x", nominal_rate=30.0), MarkerListener):
+    for make in (lambda: LslStreams(COLUMNS[4:5], source_id="x", nominal_rate=30.0), MarkerListener):
         with pytest.raises(AvatarError) as caught:
             make()
         message = str(caught.value)
@@ -268,7 +270,7 @@ def test_bad_channel_lists_are_refused_with_the_flag_named():
     with pytest.raises(AvatarError, match="^--lsl: "):
         LslStreams([], source_id="x")
     with pytest.raises(AvatarError, match="repeat"):
-        LslStreams(["smile", "smile"], source_id="x")
+        LslStreams([COLUMNS[4], COLUMNS[4]], source_id="x")
 
 
 def test_a_run_with_lsl_is_heard_by_an_outside_listener(tmp_path):

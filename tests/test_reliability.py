@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from conftest import ASTRONAUT, ROOT, only_session, read_frames
 
-from avatar.app import MirrorSession, RunSettings
-from avatar.sources import CameraSource, ImageSource, Source
+from avatar.app import RunSettings, run_mirror
+from avatar.face import FaceReader
+from avatar.sources import CameraSource, ImageSource, Source, SourceKind
 
 
 def _events(session_dir):
@@ -30,7 +31,7 @@ def _settings(tmp_path, **changes):
 class FailingSource(Source):
     """Gives a few frames of a real photo, then raises, as a broken driver might."""
 
-    kind = "video"
+    kind = SourceKind.VIDEO
     description = "failing"
 
     def __init__(self, good_frames: int):
@@ -46,7 +47,7 @@ class FailingSource(Source):
 
 
 def test_a_source_that_fails_part_way_ends_the_run_cleanly(tmp_path, capsys):
-    code = MirrorSession(_settings(tmp_path), source=FailingSource(good_frames=6)).run()
+    code = run_mirror(_settings(tmp_path), source=FailingSource(good_frames=6))
     assert code == 0
     session = only_session(tmp_path)
     assert len(read_frames(session)) == 6
@@ -55,19 +56,18 @@ def test_a_source_that_fails_part_way_ends_the_run_cleanly(tmp_path, capsys):
     assert "device went away" in capsys.readouterr().err
 
 
-def test_an_error_in_one_frame_is_logged_and_the_loop_goes_on(tmp_path):
-    session = MirrorSession(_settings(tmp_path))
-    real_read = session.reader.read
+def test_an_error_in_one_frame_is_logged_and_the_loop_goes_on(tmp_path, monkeypatch):
+    real_read = FaceReader.read
     calls = {"n": 0}
 
-    def flaky_read(rgb, t_s=None):
+    def flaky_read(self, rgb, t_s=None):
         calls["n"] += 1
         if calls["n"] in (3, 7):
             raise ValueError("bad frame")
-        return real_read(rgb, t_s)
+        return real_read(self, rgb, t_s)
 
-    session.reader.read = flaky_read
-    assert session.run() == 0
+    monkeypatch.setattr(FaceReader, "read", flaky_read)
+    assert run_mirror(_settings(tmp_path)) == 0
     folder = only_session(tmp_path)
     errors = [e for e in _events(folder) if e["type"] == "frame_error"]
     assert [e["count"] for e in errors] == [1, 2] and errors[0]["error"] == "ValueError"
@@ -77,8 +77,7 @@ def test_an_error_in_one_frame_is_logged_and_the_loop_goes_on(tmp_path):
 def test_a_full_disk_stops_cleanly_with_what_was_written(tmp_path, monkeypatch, capsys):
     from avatar import logs
 
-    session = MirrorSession(_settings(tmp_path))
-    original = logs.SessionLog.frame
+    original = logs.SessionLog.write_row
     rows = {"n": 0}
 
     def frame_until_full(self, values):
@@ -88,8 +87,8 @@ def test_a_full_disk_stops_cleanly_with_what_was_written(tmp_path, monkeypatch, 
             self._write(self._frames_file, lambda: (_ for _ in ()).throw(raise_full))
         original(self, values)
 
-    monkeypatch.setattr(logs.SessionLog, "frame", frame_until_full)
-    assert session.run() == 1
+    monkeypatch.setattr(logs.SessionLog, "write_row", frame_until_full)
+    assert run_mirror(_settings(tmp_path)) == 1
     assert "disk full" in capsys.readouterr().err
     folder = only_session(tmp_path)
     assert len(read_frames(folder)) == 5
@@ -140,7 +139,7 @@ def test_a_camera_that_disconnects_is_reopened_when_it_returns():
         before = camera.read().index
         after = camera.read().index
         assert after > before and not camera.lost
-        kinds = [kind for kind, _ in camera.drain_state_changes()]
+        kinds = [event.type for _, event in camera.drain_state_changes()]
         assert kinds == ["camera_lost", "camera_back"] and len(opened) == 2
     finally:
         camera.close()
@@ -198,7 +197,7 @@ def test_a_default_run_opens_no_network_socket(tmp_path, monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(socket, "socket", Recording)
-    assert MirrorSession(_settings(tmp_path)).run() == 0
+    assert run_mirror(_settings(tmp_path)) == 0
     assert opened == []
 
 

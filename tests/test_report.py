@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from avatar.contract import BASE_COLUMN_NAMES
 from avatar.logs import SessionLog
 from avatar.report import best_lag, block_stats, build_report, command_report, load_session
 
@@ -25,7 +26,7 @@ def test_best_lag_finds_a_known_delay():
 @pytest.fixture
 def session_dir(tmp_path):
     """A two-block session written with the project's own logger, the echo 0.5 s behind the smile."""
-    log = SessionLog.create(tmp_path, "P05_demo_x", extra_columns=("block", "condition", "phase"))
+    log = SessionLog.create(tmp_path, "P05_demo_x", BASE_COLUMN_NAMES + ("block", "condition", "phase"))
     fps = 20.0
     log.event("session_start", 0.0)
     for name, condition, start in (("one", "mimic", 0.0), ("two", "static", 10.0)):

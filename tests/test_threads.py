@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from avatar.pipeline import Prefetcher, Worker
+from avatar.threads import Prefetcher, Worker
 
 
 def test_prefetcher_keeps_order():

@@ -1,6 +1,6 @@
 """`python -m avatar chat`: reading a face context from a source, the chat flags, and command_chat.
 
-The top of avatar.chat: it uses every other chat module; avatar.cli imports the flags and the command."""
+The top of avatar.chat: it uses every other chat module; avatar.cli imports the flags and `add_subcommand`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from avatar.arguments import familiarity, positive, run_subcommand, seed, subcommand_registry
 from avatar.chat.context import FaceContext
 from avatar.chat.controller import Speaker
 from avatar.chat.endpoint import Responder, endpoint_url
@@ -26,18 +27,18 @@ def read_face_context(spec: str, familiarity: float, window_s: float = 3.0, mode
     from avatar.expression import ExpressionReader, channels_from_reading
     from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
     from avatar.reading import find_faces, read_still, still_reader
-    from avatar.sources import open_source
+    from avatar.sources import SourceKind, open_source
 
     model_file = resolve_model(model)
     with open_source(spec, duration_s=1.0 / 30.0) as source:
         kind = source.kind
-        if kind == "image":
+        if kind is SourceKind.IMAGE:
             # A still has no history: IMAGE mode, searched the way `avatar read` searches it.
             rgb = read_still(Path(spec))
             with still_reader(model_file) as reader:
                 expression = channels_from_reading(find_faces(reader, rgb))
             return FaceContext.from_expressions([(0.0, expression)], familiarity, window_s)
-        if kind == "camera":
+        if kind is SourceKind.CAMERA:
             frames = []
             for frame in source:
                 frames.append(frame)
@@ -48,7 +49,7 @@ def read_face_context(spec: str, familiarity: float, window_s: float = 3.0, mode
         end_s = 0.0
         for frame in source:
             end_s = frame.t_s
-    if kind != "video":
+    if kind is not SourceKind.VIDEO:
         raise SourceError(f"cannot read a face from {spec}")
     with open_source(spec) as source, FaceReader(FaceReaderOptions(running_mode=RunningMode.VIDEO), model=model_file) as reader:
         expressions = ExpressionReader()
@@ -85,14 +86,12 @@ def _endpoint_flag(text: str) -> str:
 
 def add_chat_arguments(parser: argparse.ArgumentParser, include_chat_flag: bool = True) -> None:
     """The chat flags, for `chat` and for the run parser (the window)."""
-    from avatar.cli import _positive
-
     group = parser.add_argument_group("chat")
     if include_chat_flag:
         group.add_argument("--chat", action="store_true", help="let visitors type to the avatar (needed in exhibit mode)")
     group.add_argument("--chat-endpoint", type=_endpoint_flag, help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080 (default: offline)")
     group.add_argument("--chat-model", default="local", help="the model name the endpoint expects (default: local)")
-    group.add_argument("--chat-timeout", type=_positive("--chat-timeout"), default=8.0, help="seconds before the offline answer takes over (default 8)")
+    group.add_argument("--chat-timeout", type=positive("--chat-timeout"), default=8.0, help="seconds before the offline answer takes over (default 8)")
     group.add_argument("--speak", action="store_true", help="read replies aloud with pyttsx3, if installed")
 
 
@@ -106,28 +105,35 @@ def chat_settings_from_args(args: argparse.Namespace, log_text: bool = False) ->
     )
 
 
-def build_chat_parser() -> argparse.ArgumentParser:
-    from avatar.cli import _familiarity, _Parser, _positive, _seed
-
-    parser = _Parser(prog="python -m avatar chat", description="Talk to the avatar: it reads your face as well as your words.")
+def add_subcommand(subparsers) -> argparse.ArgumentParser:
+    """`python -m avatar chat`: adds its parser to the command line's subcommands."""
+    parser = subparsers.add_parser("chat", description="Talk to the avatar: it reads your face as well as your words.")
     parser.add_argument("--source", required=True, help="an image or a video (a video uses its last seconds), or camera")
     parser.add_argument("--say", help="one message; without it, an interactive prompt (Ctrl-D ends)")
-    parser.add_argument("--familiarity", type=_familiarity, help="0-1, or stranger/acquaintance/friend (default 0.2)")
-    parser.add_argument("--window", type=_positive("--window"), default=3.0, help="seconds of video the face is read over (default 3)")
-    parser.add_argument("--seed", type=_seed, default=0, help="makes the offline replies reproducible (default 0)")
+    parser.add_argument("--familiarity", type=familiarity, help="0-1, or stranger/acquaintance/friend (default 0.2)")
+    parser.add_argument("--window", type=positive("--window"), default=3.0, help="seconds of video the face is read over (default 3)")
+    parser.add_argument("--seed", type=seed, default=0, help="makes the offline replies reproducible (default 0)")
     parser.add_argument("--model", help="face_landmarker.task to use")
     add_chat_arguments(parser, include_chat_flag=False)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.set_defaults(handler=chat_from_args)
     return parser
+
+
+def build_chat_parser() -> argparse.ArgumentParser:
+    return add_subcommand(subcommand_registry())
 
 
 def command_chat(argv: list[str]) -> int:
     """`python -m avatar chat --source PATH [--say TEXT]`: one context line, then the reply on the last line."""
+    return run_subcommand(add_subcommand, argv)
+
+
+def chat_from_args(args: argparse.Namespace) -> int:
     from avatar.empathy import EmpathySettings
 
-    args = build_chat_parser().parse_args(argv)
-    familiarity = args.familiarity if args.familiarity is not None else EmpathySettings().familiarity_start
-    context = read_face_context(args.source, familiarity, window_s=args.window, model=args.model)
+    start = args.familiarity if args.familiarity is not None else EmpathySettings().familiarity_start
+    context = read_face_context(args.source, start, window_s=args.window, model=args.model)
     print(f"{context.summary()} [{Path(args.source).name if args.source not in ('camera', 'demo') else args.source}]", flush=True)
     responder = Responder(chat_settings_from_args(args))
     speaker = Speaker() if args.speak else None

@@ -1,6 +1,6 @@
 """Classroom mode: a projector view that shows the whole pipeline at once, with live controls.
 
-Sits on top of the loop through avatar.app.Mode hooks: the camera with the face mesh, the channels,
+Sits on top of the loop through avatar.mode.Mode hooks: the camera with the face mesh, the channels,
 the empathy model's state, a scrolling smile-vs-echo plot, all 52 blendshapes and the avatar.
 Keys change the model live; each change is shown, explained in a caption and logged as a `control` event.
 """
@@ -13,13 +13,17 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
-from avatar.app import Mode
-from avatar.empathy import FAMILIARITY_PRESETS, Condition, Mapping
-from avatar.face import Blendshape
-from avatar.modes import TextPainter
+from avatar.empathy import FAMILIARITY_PRESETS, Condition, Configure, EchoDiagnostics, Mapping, ResetPerson
+from avatar.events import ControlChanged
+from avatar.face import mesh_edges
+from avatar.face_data import Blendshape
+from avatar.mode import KeyPress, Mode, ModeContext
+from avatar.modes.screens import TextPainter
+from avatar.outcome import FrameOutcome, ModeFrame
 
 PLOT_WINDOW_S = 10.0
 TOAST_S = 2.5  # how long a changed control is shown large (wall time: it is for the room, not the data)
@@ -47,18 +51,18 @@ class Palette:
     mesh: tuple = (120, 255, 170)
 
 
-CHANNELS = (  # label, colour name, where the value comes from
-    ("smile (you)", "smile"),
-    ("wince (you)", "wince"),
-    ("sad (you)", "sad"),
-    ("distress (you)", "distress"),
-    ("echo smile (avatar)", "echo"),
-    ("echo concern (avatar)", "concern"),
+CHANNELS = (  # the bars' labels; each has the palette's colour of the same name
+    "smile (you)",
+    "wince (you)",
+    "sad (you)",
+    "distress (you)",
+    "echo smile (avatar)",
+    "echo concern (avatar)",
 )
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(ModeFrame):
     """What one frame shows, made where the frame is answered and drawn in the presenting thread."""
 
     t_s: float
@@ -86,20 +90,6 @@ class Snapshot:
     history: np.ndarray  # (n, 3): t, smile (NaN with no face), echo smile; the last 10 s
     caption: str
     learned: str = "nothing yet"  # what the avatar has learned from this visitor's smiles, in a few words
-
-
-def _mesh_edges() -> tuple[np.ndarray, np.ndarray]:
-    """The face mesh's edges and its contours (eyes, brows, lips, oval) as (n, 2) index arrays, from MediaPipe's tables."""
-    try:
-        from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as conn
-    except Exception:  # an older MediaPipe: no mesh, only the box
-        empty = np.zeros((0, 2), dtype=np.int32)
-        return empty, empty
-
-    def edges(table) -> np.ndarray:
-        return np.array([(c.start, c.end) for c in table], dtype=np.int32)
-
-    return edges(conn.FACE_LANDMARKS_TESSELATION), edges(conn.FACE_LANDMARKS_CONTOURS)
 
 
 DISTRESS_CAPTION = 0.35  # distress this high is explained before anything else but a changed control
@@ -157,18 +147,17 @@ def _familiarity_line(s: Snapshot) -> str:
     return "An acquaintance: a moderate echo, a little faster than for a stranger."
 
 
-def learned_summary(echo) -> str:
+def learned_summary(why: EchoDiagnostics) -> str:
     """The model's per-visitor learning (empathy.py) in a few words for the class."""
-    events = int(getattr(echo, "learned_events", 0) or 0)
+    events = why.learned_events
     if events == 0:
         return "nothing yet"
-    peak = getattr(echo, "learned_smile_peak", 0.0)
-    rise = getattr(echo, "learned_smile_rise_s", 0.0)
-    return f"{events} smile{'s' if events != 1 else ''}: size {peak:.2f}, rise {rise:.1f} s"
+    return f"{events} smile{'s' if events != 1 else ''}: size {why.learned_smile_peak:.2f}, rise {why.learned_smile_rise_s:.1f} s"
 
 
 class ClassroomMode(Mode):
     name = "classroom"
+    needs_landmarks = True  # the mesh is drawn over the camera image
 
     def __init__(self, camera_image: bool = True, captions: bool = True, palette: Palette | None = None):
         self.camera_image = camera_image
@@ -180,6 +169,7 @@ class ClassroomMode(Mode):
         self._lapses = 0
         self._was_lapse = False
         self._last_t = 0.0
+        self._familiarity = 0.5  # the model's familiarity on the last answered frame (it grows)
         self._changed: tuple[str, float] | None = None  # (name, source time) of the last control change
         self._toast: tuple[str, float] | None = None  # (text, wall time)
         self._edges = None
@@ -187,120 +177,106 @@ class ClassroomMode(Mode):
 
     # -- hooks ------------------------------------------------------------------------------------
 
-    def on_start(self, session) -> None:
-        reader = getattr(session, "reader", None)
-        options = getattr(reader, "options", None)
-        if options is not None and hasattr(options, "keep_landmarks"):
-            # The mesh needs the landmarks; the reader converts them only when asked (a cheap copy).
-            reader.options = dataclasses.replace(options, keep_landmarks=True)
-        self._edges = _mesh_edges()
+    def on_start(self, context: ModeContext) -> None:
+        self._edges = mesh_edges()
 
-    def session_info(self, session) -> dict:
+    def session_info(self) -> dict:
         return {"classroom": {"camera_image": self.camera_image, "captions": self.captions}}
 
-    def after_frame(self, session, outcome) -> None:
+    def after_frame(self, context: ModeContext, outcome: FrameOutcome) -> FrameOutcome:
         t = outcome.frame.t_s
         self._last_t = t
         x, e = outcome.expression, outcome.echo
-        present = bool(getattr(x, "present", False))
-        lapse = bool(getattr(e, "lapse", False))
+        present = x.present
+        lapse = e.diagnostics.lapse
+        self._familiarity = e.familiarity
         if lapse and not self._was_lapse:
             self._lapses += 1
         self._was_lapse = lapse
         with self._lock:
             self._history.append((t, x.smile if present else math.nan, e.smile,
-                                  x.distress if present else math.nan, getattr(e, "concern", e.wince)))
+                                  x.distress if present else math.nan, e.concern))
             while self._history and self._history[0][0] < t - PLOT_WINDOW_S:
                 self._history.popleft()
             history = np.array(self._history, dtype=float)
-        model = session.empathy.settings
-        reading = outcome.reading
-        primary = getattr(reading, "primary", None)
+        model = context.model_settings()
+        face = outcome.reading.primary if outcome.reading.present else None
         snap = Snapshot(
             t_s=t, faces=outcome.faces, smile=x.smile if present else None, wince=x.wince if present else None,
             sad=x.sad if present else None, distress=x.distress if present else None,
-            echo_smile=e.smile, echo_concern=getattr(e, "concern", e.wince), familiarity=e.familiarity, load=e.load,
-            gain=e.gain, delay_s=getattr(e, "delay_s", 0.0), lapse=lapse, p_lapse=getattr(e, "p_lapse", 0.0),
+            echo_smile=e.smile, echo_concern=e.concern, familiarity=e.familiarity, load=e.load,
+            gain=e.gain, delay_s=e.delay_s, lapse=lapse, p_lapse=e.diagnostics.p_lapse,
             lapses=self._lapses, condition=model.condition.value, mapping=model.mapping.value,
-            guard=bool(getattr(model, "guard", True)), familiarity_fixed=model.familiarity is not None,
-            learned=learned_summary(e),
-            blendshapes=None if primary is None else primary.blendshapes,
-            box=None if primary is None else (primary.center_x, primary.center_y, primary.width, primary.height),
-            landmarks=None if primary is None else primary.landmarks,
+            guard=model.guard, familiarity_fixed=model.familiarity is not None,
+            learned=learned_summary(e.diagnostics),
+            blendshapes=None if face is None else face.blendshapes,
+            box=None if face is None else (face.center_x, face.center_y, face.width, face.height),
+            landmarks=None if face is None else face.landmarks,
             history=history, caption="",
         )
         changed = self._changed[0] if self._changed and t - self._changed[1] < EXPLAIN_CHANGE_S else None
-        outcome.classroom = dataclasses.replace(snap, caption=caption_for(snap, changed))
+        return dataclasses.replace(outcome, mode_frame=dataclasses.replace(snap, caption=caption_for(snap, changed)))
 
     # -- live controls ------------------------------------------------------------------------------
 
-    def on_key(self, session, event) -> bool:
-        pygame = session.display.pygame
-        model = session.empathy
-        s = model.settings
-        key = event.key
+    def on_key(self, context: ModeContext, press: KeyPress) -> bool:
+        import pygame
+
+        s = context.model_settings()
+        key = press.key
         if key in (pygame.K_UP, pygame.K_DOWN):
-            current = s.familiarity if s.familiarity is not None else getattr(model, "familiarity", 0.5)
+            current = s.familiarity if s.familiarity is not None else self._familiarity
             step = 0.1 if key == pygame.K_UP else -0.1
-            return self._set(session, "familiarity", round(min(1.0, max(0.0, current + step)), 2))
+            return self._set(context, "familiarity", round(min(1.0, max(0.0, current + step)), 2))
         presets = {pygame.K_1: "stranger", pygame.K_2: "acquaintance", pygame.K_3: "friend"}
         if key in presets:
-            return self._set(session, "familiarity", FAMILIARITY_PRESETS[presets[key]], label=presets[key])
+            return self._set(context, "familiarity", FAMILIARITY_PRESETS[presets[key]], label=presets[key])
         if key == pygame.K_0:
-            return self._set(session, "familiarity", None, label="grows")
+            return self._set(context, "familiarity", None, label="grows")
         if key in (pygame.K_LEFT, pygame.K_RIGHT):
             step = 0.1 if key == pygame.K_RIGHT else -0.1
-            return self._set(session, "load", round(min(1.0, max(0.0, s.load + step)), 2))
+            return self._set(context, "load", round(min(1.0, max(0.0, s.load + step)), 2))
         if key == pygame.K_c:
             members = list(Condition)
-            return self._set(session, "condition", members[(members.index(s.condition) + 1) % len(members)])
+            return self._set(context, "condition", members[(members.index(s.condition) + 1) % len(members)])
         if key == pygame.K_m:
-            return self._set(session, "mapping", Mapping.ANATOMICAL if s.mapping is Mapping.MIRROR else Mapping.MIRROR)
+            return self._set(context, "mapping", Mapping.ANATOMICAL if s.mapping is Mapping.MIRROR else Mapping.MIRROR)
         if key == pygame.K_g:
-            return self._set(session, "guard", not s.guard)
+            return self._set(context, "guard", not s.guard)
         if key == pygame.K_d:
             later = [d for d in DELAY_CHOICES_S if d > s.delay_s + 1e-9]
-            return self._set(session, "delay_s", later[0] if later else DELAY_CHOICES_S[0])
+            return self._set(context, "delay_s", later[0] if later else DELAY_CHOICES_S[0])
         if key == pygame.K_r:
-            reset = getattr(model, "reset_person", None)
-            if reset is not None:
-                reset()
-            return self._note(session, "new_person", True, "New person: starting again as a stranger")
+            context.send(ResetPerson())
+            return self._note(context, "new_person", True, "New person: starting again as a stranger")
         if key == pygame.K_t:
             self.captions = not self.captions
-            return self._note(session, "captions", self.captions, f"Captions {'on' if self.captions else 'off'}")
+            return self._note(context, "captions", self.captions, f"Captions {'on' if self.captions else 'off'}")
         if key == pygame.K_i:
             self.camera_image = not self.camera_image
-            return self._note(session, "camera_image", self.camera_image, f"Camera image {'on' if self.camera_image else 'off'}")
+            return self._note(context, "camera_image", self.camera_image, f"Camera image {'on' if self.camera_image else 'off'}")
         return False
 
-    def _set(self, session, name: str, value, label: str | None = None) -> bool:
-        """Change the model at once (its live setters if it has them), then show and log the change."""
-        model = session.empathy
-        setter = getattr(model, f"set_{name}", None) if name != "delay_s" else getattr(model, "set_delay", None)
-        if setter is not None:
-            setter(value)
-        elif hasattr(model, "configure"):
-            model.configure(**{name: value})
-        else:
-            model.settings = dataclasses.replace(model.settings, **{name: value})
-        shown = label or (value.value if hasattr(value, "value") else ("on" if value is True else "off" if value is False else value))
+    def _set(self, context: ModeContext, name: str, value, label: str | None = None) -> bool:
+        """Change the model before its next frame, then show and log the change."""
+        context.send(Configure.of(**{name: value}))
+        shown = label or (value.value if isinstance(value, Enum) else ("on" if value is True else "off" if value is False else value))
         pretty = {"delay_s": "delay", "familiarity": "familiarity"}.get(name, name)
         if name == "delay_s":
             shown = f"{value:g} s"
         self._changed = (name if name != "delay_s" else "condition", self._last_t)
-        return self._note(session, name, value, f"{pretty.capitalize()}: {shown}")
+        return self._note(context, name, value, f"{pretty.capitalize()}: {shown}")
 
-    def _note(self, session, name: str, value, text: str) -> bool:
-        value = value.value if hasattr(value, "value") else value
-        session._event("control", self._last_t, name=name, value=value)
+    def _note(self, context: ModeContext, name: str, value, text: str) -> bool:
+        context.emit(self._last_t, ControlChanged(name, value.value if isinstance(value, Enum) else value))
         self._toast = (text, time.monotonic())
         return True
 
     # -- drawing -----------------------------------------------------------------------------------
 
-    def draw(self, session, surface, outcome, controls) -> bool:
-        snap: Snapshot | None = getattr(outcome, "classroom", None)
+    def draw(self, context: ModeContext, surface, outcome: FrameOutcome | None, controls) -> bool:
+        frame = outcome.mode_frame if outcome is not None else None
+        snap = frame if isinstance(frame, Snapshot) else None
         p = self.palette
         w, h = surface.get_size()
         k = min(w / 1280, h / 720)
@@ -326,7 +302,7 @@ class ClassroomMode(Mode):
             import pygame
 
             self._avatar_surface = pygame.Surface((centre[2], avatar_h))
-        session.renderer.draw(self._avatar_surface, controls)
+        context.painter.draw(self._avatar_surface, controls)
         surface.blit(self._avatar_surface, centre[:2])
         self._draw_state(surface, snap, (centre[0], centre[1] + avatar_h + pad, centre[2], centre[3] - avatar_h - pad), k)
 
@@ -401,11 +377,11 @@ class ClassroomMode(Mode):
         x, y, w, h = rect
         values = ((None, None, None, None, 0.0, 0.0) if snap is None
                   else (snap.smile, snap.wince, snap.sad, snap.distress, snap.echo_smile, snap.echo_concern))
+        colours = (p.smile, p.wince, p.sad, p.distress, p.echo, p.concern)  # in CHANNELS' order
         row_h = h / len(CHANNELS)
         size = round(min(26 * k, row_h * 0.48))
-        for i, ((label, colour), value) in enumerate(zip(CHANNELS, values, strict=True)):
+        for i, (label, color, value) in enumerate(zip(CHANNELS, colours, values, strict=True)):
             ry = y + i * row_h + 6 * k
-            color = getattr(p, colour)
             self._painter.blit(surface, label, size, color, (x + 10 * k, ry))
             shown = "-" if value is None else f"{value:.2f}"
             self._painter.blit(surface, shown, size, p.text, (x + w - 10 * k, ry), "topright")

@@ -1,6 +1,6 @@
 """Exhibit mode: an unattended kiosk. Attract mode when nobody is there, a greeting for each visitor.
 
-Sits on top of the loop through avatar.app.Mode hooks. Timing runs on source time (t_s). Nothing is
+Sits on top of the loop through avatar.mode.Mode hooks. Timing runs on source time (t_s). Nothing is
 kept unless --log-dir is given, and then only events and aggregate visitor statistics, never images.
 """
 
@@ -12,8 +12,11 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from avatar.app import Mode, StopRequested
-from avatar.empathy import FAMILIARITY_PRESETS
+from avatar.empathy import FAMILIARITY_PRESETS, ResetPerson
+from avatar.errors import StopRequested
+from avatar.events import AttractEnd, AttractStart, SessionStatus, VisitorEnd, VisitorStart
+from avatar.mode import KeyPress, Mode, ModeContext
+from avatar.outcome import FrameOutcome, ModeFrame
 
 DEFAULT_ATTRACT_TEXT = "Hello! Come closer and smile - I will smile back."
 CAMERA_LOST_TEXT = "Looking for the camera..."
@@ -70,9 +73,15 @@ def greet_controls(controls, since_s: float, greet_s: float):
     )
 
 
+@dataclass(frozen=True)
+class ExhibitFrame(ModeFrame):
+    caption: str | None  # the attract line, shown over the avatar
+
+
 class ExhibitMode(Mode):
     name = "exhibit"
     window_close_quits = False  # only Esc held 2 s or the quit sequence; signals still stop it
+    shows_cursor = False
 
     def __init__(self, attract_text: str | None = None, settings: ExhibitSettings | None = None):
         self.settings = settings or ExhibitSettings()
@@ -100,23 +109,19 @@ class ExhibitMode(Mode):
 
     # -- hooks -------------------------------------------------------------------------------------
 
-    def on_start(self, session) -> None:
-        display = session.display
-        if display is not None and not display.headless:
-            display.pygame.mouse.set_visible(False)
-
-    def session_info(self, session) -> dict:
+    def session_info(self) -> dict:
         return {"exhibit": self._stats()}
 
-    def after_frame(self, session, outcome) -> None:
+    def after_frame(self, context: ModeContext, outcome: FrameOutcome) -> FrameOutcome:
         try:
-            self._step(session, outcome)
+            return self._step(context, outcome)
         except Exception as exc:  # an exhibit runs all day: one bad frame never ends it
             self.errors += 1
             if self.errors <= 3:
-                session.notices.append(f"exhibit: a frame failed ({type(exc).__name__}: {exc}); going on")
+                context.notice(f"exhibit: a frame failed ({type(exc).__name__}: {exc}); going on")
+            return outcome
 
-    def _step(self, session, outcome) -> None:
+    def _step(self, context: ModeContext, outcome: FrameOutcome) -> FrameOutcome:
         s = self.settings
         t = outcome.frame.t_s
         if self.first_t is None:
@@ -125,21 +130,19 @@ class ExhibitMode(Mode):
         if outcome.faces > 0:
             self.last_face_t = t
             if self.attract:
-                self._end_attract(session, t)
+                self._end_attract(context, t)
             if not self.visitor:
                 self.visitor, self.visitor_start_t = True, t
-                reset = getattr(session.empathy, "reset_person", None)
-                if reset is not None:
-                    reset()
-                session._event("visitor_start", t, visitor=len(self.visits_s) + 1)
+                context.send(ResetPerson())
+                context.emit(t, VisitorStart(len(self.visits_s) + 1))
         else:
             gone_s = t - (self.last_face_t if self.last_face_t is not None else self.first_t)
             if self.visitor and gone_s >= s.visitor_gap_s:
-                self._end_visit(session, t)
+                self._end_visit(context, t)
             wait_s = s.attract_after_s if self.last_face_t is not None else s.attract_after_start_s
             if not self.attract and not self.visitor and gone_s >= wait_s:
                 self.attract, self.attract_start_t = True, t
-                session._event("attract_start", t)
+                context.emit(t, AttractStart())
         controls = outcome.controls
         caption = None
         if self.attract:
@@ -147,38 +150,36 @@ class ExhibitMode(Mode):
             caption = s.attract_text
         elif self.visitor and t - self.visitor_start_t < s.greet_s:
             controls = greet_controls(controls, t - self.visitor_start_t, s.greet_s)
-        outcome.controls = controls
-        outcome.exhibit_caption = caption  # read by draw, in the presenting thread
+        return dataclasses.replace(outcome, controls=controls, mode_frame=ExhibitFrame(caption))
 
-    def _end_attract(self, session, t: float) -> None:
+    def _end_attract(self, context: ModeContext, t: float) -> None:
         self.attract = False
         self.attract_total_s += t - self.attract_start_t
-        session._event("attract_end", t, duration_s=round(t - self.attract_start_t, 3))
+        context.emit(t, AttractEnd(round(t - self.attract_start_t, 3)))
 
-    def _end_visit(self, session, t: float, reason: str = "face gone") -> None:
+    def _end_visit(self, context: ModeContext, t: float, reason: str = "face gone") -> None:
         self.visitor = False
         end = self.last_face_t if self.last_face_t is not None else t
         length = max(0.0, end - self.visitor_start_t)
         self.visits_s.append(length)
-        session._event("visitor_end", t, visitor=len(self.visits_s), duration_s=round(length, 3), reason=reason)
+        context.emit(t, VisitorEnd(len(self.visits_s), round(length, 3), reason))
 
-    def draw(self, session, surface, outcome, controls) -> bool:
-        caption = getattr(outcome, "exhibit_caption", None)
-        if getattr(session, "camera_lost", False):
+    def draw(self, context: ModeContext, surface, outcome: FrameOutcome | None, controls) -> bool:
+        frame = outcome.mode_frame if outcome is not None else None
+        caption = frame.caption if isinstance(frame, ExhibitFrame) else None
+        if context.camera_lost:
             caption = CAMERA_LOST_TEXT
             controls = dataclasses.replace(controls, gaze_x=0.0, gaze_y=0.2, lid_left=max(controls.lid_left, 0.35),
                                            lid_right=max(controls.lid_right, 0.35), mouth_corner_left=0.1,
                                            mouth_corner_right=0.1, head_yaw_deg=0.0, head_pitch_deg=-3.0)
-        try:
-            session.renderer.draw(surface, controls, caption=caption)
-        except TypeError:  # a renderer without captions
-            session.renderer.draw(surface, controls)
-        if session.display is not None and not session.display.headless:
-            self._check_quit_hold(session)
+        context.painter.draw(surface, controls, caption=caption)
+        if context.windowed:
+            self._check_quit_hold()
         return True
 
-    def _check_quit_hold(self, session) -> None:
-        pygame = session.display.pygame
+    def _check_quit_hold(self) -> None:
+        import pygame
+
         if self._esc_since is None:
             return
         if not pygame.key.get_pressed()[pygame.K_ESCAPE]:
@@ -187,27 +188,26 @@ class ExhibitMode(Mode):
         if time.monotonic() - self._esc_since >= self.settings.quit_hold_s:
             raise StopRequested("quit key (Esc held)")
 
-    def on_key(self, session, event) -> bool:
-        pygame = session.display.pygame
-        if event.key == pygame.K_ESCAPE:
+    def on_key(self, context: ModeContext, key: KeyPress) -> bool:
+        import pygame
+
+        if key.key == pygame.K_ESCAPE:
             if self._esc_since is None:
                 self._esc_since = time.monotonic()
             return True
-        char = getattr(event, "unicode", "") or ""
+        char = key.char
         if char.isprintable() and char:
             self._typed = (self._typed + char.lower())[-len(self.settings.quit_word):]
             if self._typed == self.settings.quit_word:
                 raise StopRequested("quit key (typed quit)")
         return True  # visitors' keys do nothing else: no fullscreen toggle, no single-key quit
 
-    def on_end(self, session, status: str, reason: str) -> None:
+    def on_end(self, context: ModeContext, status: SessionStatus, reason: str) -> dict:
         if self.attract:
-            self._end_attract(session, self.last_t)
+            self._end_attract(context, self.last_t)
         if self.visitor:
-            self._end_visit(session, self.last_t, reason="session end")
-        info = getattr(session, "session_info", None)
-        if info is not None:
-            info["exhibit"] = self._stats()
+            self._end_visit(context, self.last_t, reason="session end")
+        return {"exhibit": self._stats()}
 
     def _stats(self) -> dict:
         """Aggregate statistics only: how many visits and how long, never who."""

@@ -1,6 +1,6 @@
 """Study mode: a participant runs a protocol's blocks (condition, familiarity, load, delay) in order.
 
-Sits on top of the loop through avatar.app.Mode hooks. Blocks are timed on source time, so a file
+Sits on top of the loop through avatar.mode.Mode hooks. Blocks are timed on source time, so a file
 source gives the same block boundaries on any machine; the file loops until the protocol ends.
 """
 
@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from avatar.app import Mode
-from avatar.empathy import Condition
-from avatar.errors import ConfigError
-from avatar.modes import DEFAULT_PROTOCOL, TextPainter, draw_message_screen
+from avatar.contract import TEXT, Column
+from avatar.empathy import Condition, Configure, ResetPerson
+from avatar.errors import CliError, ConfigError
+from avatar.events import BlockEnd, BlockStart, KeyMarker, PhaseEnd, PhaseStart, ProtocolIncomplete, SessionStatus
+from avatar.mode import KeyPress, Mode, ModeContext
+from avatar.modes.screens import TextPainter, draw_message_screen
+from avatar.outcome import Frame, FrameOutcome, ModeFrame
 from avatar.protocol import Block, Protocol, block_order, load_protocol
 
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+DEFAULT_PROTOCOL = ASSETS / "protocols" / "example.toml"
 PARTICIPANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
-COLUMNS = ("block", "condition", "phase")
 
 
 class Phase(Enum):
@@ -72,8 +76,6 @@ def check_not_repeated(log_dir: Path | None, participant: str, protocol: Protoco
 
 def make_study_mode(args, settings):
     """Validate the study flags and the protocol before anything opens; return (mode, settings)."""
-    from avatar.cli import CliError
-
     participant = args.participant
     if not participant:
         raise CliError("study mode needs --participant ID (for example --participant P07)")
@@ -92,8 +94,28 @@ def make_study_mode(args, settings):
     return mode, settings
 
 
+@dataclass(frozen=True)
+class StudyFrame(ModeFrame):
+    """Where in the protocol a frame falls: its columns, and what the screen shows with it."""
+
+    block: str  # "" outside a block
+    condition: str
+    phase: str
+    step: Step | None
+    remaining_s: float  # until the step ends
+
+
+def _study_column(name: str, read, doc: str) -> Column:
+    return Column(name, TEXT, str, None, lambda o, _: read(o.mode_frame), doc)
+
+
 class StudyMode(Mode):
     name = "study"
+    columns = (
+        _study_column("block", lambda f: f.block, "the protocol block's name (study mode)"),
+        _study_column("condition", lambda f: f.condition, "the block's condition (study mode)"),
+        _study_column("phase", lambda f: f.phase, "block, break, instruction or done (study mode)"),
+    )
 
     def __init__(self, protocol: Protocol, participant: str):
         self.protocol = protocol
@@ -113,13 +135,10 @@ class StudyMode(Mode):
 
     # -- hooks: naming and session.json ----------------------------------------------------------
 
-    def session_name(self, session) -> str:
+    def session_name(self) -> str:
         return f"{session_prefix(self.participant, self.protocol)}{time.strftime('%Y%m%d-%H%M%S')}"
 
-    def extra_columns(self) -> tuple[str, ...]:
-        return COLUMNS
-
-    def session_info(self, session) -> dict:
+    def session_info(self) -> dict:
         return {
             "participant": self.participant,
             "protocol": self.protocol.to_json(),
@@ -139,25 +158,16 @@ class StudyMode(Mode):
         step = self.step
         return step.phase if step else Phase.DONE
 
-    def _apply_block(self, session, block: Block | None) -> None:
+    def _apply_block(self, context: ModeContext, block: Block | None) -> None:
         """Set the model for a block (a fresh visitor each block), or a still face between blocks."""
-        model = session.empathy
         if block is None:
-            changes = {"condition": Condition.STATIC}
-        else:
-            changes = {"condition": block.condition, "familiarity": block.familiarity, "load": block.load,
-                       "delay_s": block.delay_s, "mapping": block.mapping}
-        configure = getattr(model, "configure", None)
-        if configure is not None:
-            configure(**changes)
-        else:
-            model.settings = dataclasses.replace(model.settings, **changes)
-        if block is not None:
-            reset = getattr(model, "reset_person", None)
-            if reset is not None:
-                reset()
+            context.send(Configure.of(condition=Condition.STATIC))
+            return
+        context.send(Configure.of(condition=block.condition, familiarity=block.familiarity, load=block.load,
+                                  delay_s=block.delay_s, mapping=block.mapping))
+        context.send(ResetPerson())
 
-    def _enter(self, session, index: int, t_s: float) -> None:
+    def _enter(self, context: ModeContext, index: int, t_s: float) -> None:
         self.step_index = index
         self.step_start_t = t_s
         step = self.step
@@ -167,32 +177,30 @@ class StudyMode(Mode):
         if step.phase is Phase.BLOCK:
             b = step.block
             self.block_start_t = t_s
-            self._apply_block(session, b)
-            session._event("block_start", t_s, block=b.name, position=step.position, condition=b.condition.value,
-                           familiarity=b.familiarity, load=b.load, delay_s=b.delay_s, mapping=b.mapping.value,
-                           duration_s=b.duration_s)
+            self._apply_block(context, b)
+            context.emit(t_s, BlockStart(b.name, step.position, b.condition.value, b.familiarity, b.load, b.delay_s,
+                                         b.mapping.value, b.duration_s))
         else:
-            self._apply_block(session, None)
-            session._event(step.phase.value + "_start", t_s, next_block=step.block.name, position=step.position,
-                           duration_s=step.duration_s)
+            self._apply_block(context, None)
+            context.emit(t_s, PhaseStart(step.phase.value, step.block.name, step.position, step.duration_s))
 
-    def _leave(self, session, t_s: float, completed: bool, skipped: bool = False) -> None:
+    def _leave(self, context: ModeContext, t_s: float, completed: bool, skipped: bool = False) -> None:
         step = self.step
         if step is None:
             return
         if step.phase is Phase.BLOCK:
             if completed:
                 self.completed.append(step.block.name)
-            session._event("block_end", t_s, block=step.block.name, position=step.position, condition=step.block.condition.value,
-                           duration_s=round(t_s - self.block_start_t, 6), completed=completed)
+            context.emit(t_s, BlockEnd(step.block.name, step.position, step.block.condition.value,
+                                       round(t_s - self.block_start_t, 6), completed))
         else:
-            session._event(step.phase.value + "_end", t_s, next_block=step.block.name, skipped=skipped)
+            context.emit(t_s, PhaseEnd(step.phase.value, step.block.name, skipped))
 
-    def before_frame(self, session, frame) -> bool:
+    def before_frame(self, context: ModeContext, frame: Frame) -> bool:
         t = frame.t_s
         self.last_t = t
         if self.step_index < 0:
-            self._enter(session, 0, t)
+            self._enter(context, 0, t)
         while self.step is not None:
             step = self.step
             skip = self._skip and step.phase in (Phase.BREAK, Phase.INSTRUCTION)
@@ -200,8 +208,8 @@ class StudyMode(Mode):
                 self._skip = False
             if not skip and t < self.step_start_t + step.duration_s - 1e-9:
                 break
-            self._leave(session, t, completed=True, skipped=skip)
-            self._enter(session, self.step_index + 1, t)
+            self._leave(context, t, completed=True, skipped=skip)
+            self._enter(context, self.step_index + 1, t)
         if self.step is None:
             # One closing row (phase "done") at the end time, so session_end is not before the last block_end.
             if self._closing_row_given:
@@ -209,36 +217,42 @@ class StudyMode(Mode):
             self._closing_row_given = True
         return True
 
-    def after_frame(self, session, outcome) -> None:
+    def after_frame(self, context: ModeContext, outcome: FrameOutcome) -> FrameOutcome:
         step = self.step
         in_block = step is not None and step.phase is Phase.BLOCK
-        outcome.extra["block"] = step.block.name if in_block else ""
-        outcome.extra["condition"] = step.block.condition.value if in_block else ""
-        outcome.extra["phase"] = self.phase.value
-        # For the screen, not a column: what to show with this frame, read by draw in the presenting thread.
         remaining = max(0.0, self.step_start_t + step.duration_s - outcome.frame.t_s) if step else 0.0
-        outcome.study_step = (step, remaining)
+        return dataclasses.replace(outcome, mode_frame=StudyFrame(
+            block=step.block.name if in_block else "",
+            condition=step.block.condition.value if in_block else "",
+            phase=self.phase.value,
+            step=step,
+            remaining_s=remaining,
+        ))
+
+    def finished_reason(self) -> str | None:
+        return self.end_reason
 
     # -- keys and screen ---------------------------------------------------------------------------
 
-    def on_key(self, session, event) -> bool:
+    def on_key(self, context: ModeContext, key: KeyPress) -> bool:
         import pygame
 
-        if event.key == pygame.K_SPACE:
+        if key.key == pygame.K_SPACE:
             if self.phase in (Phase.BREAK, Phase.INSTRUCTION):
                 self._skip = True
             return True
-        if event.key == pygame.K_m:
+        if key.key == pygame.K_m:
             self.markers += 1
-            session._event("marker", self.last_t, n=self.markers, source="key")
+            context.emit(self.last_t, KeyMarker(self.markers))
             return True
         return False
 
-    def draw(self, session, surface, outcome, controls) -> bool:
-        step, remaining = getattr(outcome, "study_step", None) or (None, 0.0)
-        if step is None or step.phase is Phase.BLOCK:
+    def draw(self, context: ModeContext, surface, outcome: FrameOutcome | None, controls) -> bool:
+        frame = outcome.mode_frame if outcome is not None else None
+        if not isinstance(frame, StudyFrame) or frame.step is None or frame.step.phase is Phase.BLOCK:
             return False  # the plain avatar, with nothing on screen that could tell the condition
-        seconds = max(1, int(remaining + 0.999))
+        step = frame.step
+        seconds = max(1, int(frame.remaining_s + 0.999))
         if step.phase is Phase.BREAK:
             draw_message_screen(surface, self._painter, "A short break",
                                 f"Part {step.position} of {len(self.order)} starts in {seconds} s.",
@@ -250,29 +264,29 @@ class StudyMode(Mode):
 
     # -- the end -----------------------------------------------------------------------------------
 
-    def on_end(self, session, status: str, reason: str) -> None:
+    def on_end(self, context: ModeContext, status: SessionStatus, reason: str) -> dict:
         step = self.step
         if step is not None:
-            self._leave(session, self.last_t, completed=False)
-            if status == "finished":
-                session._event("protocol_incomplete", self.last_t, reason=reason, completed=len(self.completed),
-                               blocks=len(self.order))
-        info = getattr(session, "session_info", None)
-        if info is not None:
-            info["blocks_completed"] = list(self.completed)
-            info["protocol_complete"] = step is None and self.step_index >= 0
-            info["markers"] = self.markers
-        if session.log is None:
-            return
-        folder = session.log.folder
-        if status != "finished":
+            self._leave(context, self.last_t, completed=False)
+            if status is SessionStatus.FINISHED:
+                context.emit(self.last_t, ProtocolIncomplete(reason, len(self.completed), len(self.order)))
+        info = {
+            "blocks_completed": list(self.completed),
+            "protocol_complete": step is None and self.step_index >= 0,
+            "markers": self.markers,
+        }
+        folder = context.log_folder
+        if folder is None:
+            return info
+        if status is not SessionStatus.FINISHED:
             # A report now could be cut by a second signal before the closing lines are written.
-            session.notices.append(f"session aborted; build its report with: python -m avatar report {folder}")
-            return
+            context.notice(f"session aborted; build its report with: python -m avatar report {folder}")
+            return info
         from avatar.report import build_report
 
-        path = build_report(folder, status=status, session=info)
-        session.notices.append(f"report: {path}")
+        path = build_report(folder, status=status.value, session={**read_session_json(folder), **info})
+        context.notice(f"report: {path}")
+        return info
 
 
 def read_session_json(folder: Path) -> dict:

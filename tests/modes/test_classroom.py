@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-
 import cv2
 import numpy as np
 import pygame
 import pytest
 from conftest import FIXTURES, run_cli
+from harness import ModeRecorder
 
-from avatar.empathy import Condition, EmpathyModel, Mapping
+from avatar.empathy import Condition, Mapping
+from avatar.mode import KeyPress
 from avatar.modes.classroom import ClassroomMode, Snapshot, caption_for
 
 
@@ -35,35 +34,22 @@ def test_save_video_records_a_changing_classroom_view(tmp_path):
     assert shot.is_file()
 
 
-@dataclass
-class FakeSession:
-    empathy: EmpathyModel = field(default_factory=EmpathyModel)
-    events: list = field(default_factory=list)
-    display: object = field(default_factory=lambda: SimpleNamespace(pygame=pygame))
-
-    def _event(self, type_, t, **fields):
-        self.events.append((type_, fields))
-
-
-def _key(key):
-    return SimpleNamespace(key=key, unicode="")
-
-
-def test_keys_change_the_model_at_once_and_log_a_control_event():
-    mode, session = ClassroomMode(), FakeSession()
-    assert mode.on_key(session, _key(pygame.K_c))
-    assert session.empathy.settings.condition is Condition.DELAYED
-    assert mode.on_key(session, _key(pygame.K_m))
-    assert session.empathy.settings.mapping is Mapping.ANATOMICAL
-    assert mode.on_key(session, _key(pygame.K_g))
-    assert session.empathy.settings.guard is False
-    mode.on_key(session, _key(pygame.K_RIGHT))
-    assert session.empathy.settings.load == pytest.approx(0.3)
-    mode.on_key(session, _key(pygame.K_3))
-    assert session.empathy.settings.familiarity == pytest.approx(0.9)
-    controls = [(e[1]["name"], e[1]["value"]) for e in session.events if e[0] == "control"]
-    assert controls == [("condition", "delayed"), ("mapping", "anatomical"), ("guard", False), ("load", 0.3), ("familiarity", 0.9)]
-    assert not mode.on_key(session, _key(pygame.K_q))  # quitting stays the loop's
+def test_keys_change_the_model_before_its_next_frame_and_log_a_control_event():
+    mode, context = ClassroomMode(), ModeRecorder()
+    assert mode.on_key(context, KeyPress(pygame.K_c))
+    assert mode.on_key(context, KeyPress(pygame.K_m))
+    assert mode.on_key(context, KeyPress(pygame.K_g))
+    mode.on_key(context, KeyPress(pygame.K_RIGHT))
+    mode.on_key(context, KeyPress(pygame.K_RIGHT))  # two presses before a frame: each builds on the last
+    mode.on_key(context, KeyPress(pygame.K_3))
+    assert context.model.settings.condition is Condition.MIMIC  # nothing changes under a frame being answered
+    settings = context.apply().settings
+    assert settings.condition is Condition.DELAYED and settings.mapping is Mapping.ANATOMICAL and settings.guard is False
+    assert settings.load == pytest.approx(0.4) and settings.familiarity == pytest.approx(0.9)
+    controls = [(e[2]["name"], e[2]["value"]) for e in context.events if e[0] == "control"]
+    assert controls == [("condition", "delayed"), ("mapping", "anatomical"), ("guard", False), ("load", 0.3), ("load", 0.4),
+                        ("familiarity", 0.9)]
+    assert not mode.on_key(context, KeyPress(pygame.K_q))  # quitting stays the runner's
 
 
 def test_captions_explain_in_plain_language():

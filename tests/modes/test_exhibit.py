@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 from conftest import only_session, run_cli
+from harness import ModeRecorder, outcome_at
 
-from avatar.empathy import EmpathyModel
-from avatar.modes.exhibit import ExhibitMode
+from avatar.events import SessionStatus
+from avatar.modes.exhibit import ExhibitFrame, ExhibitMode
 from avatar.rig import NEUTRAL
 
 
@@ -45,43 +44,34 @@ def test_no_face_video_enters_attract_mode_within_two_seconds(tmp_path):
 # --- the state machine, without the model -------------------------------------------------------------
 
 
-@dataclass
-class FakeSession:
-    empathy: EmpathyModel = field(default_factory=EmpathyModel)
-    events: list = field(default_factory=list)
-    notices: list = field(default_factory=list)
-
-    def _event(self, type_, t, **fields):
-        self.events.append((type_, round(t, 3), fields))
-
-
-def _feed(mode, session, faces_by_time, fps=10.0):
+def _feed(mode, context, faces_by_time, fps=10.0):
     for i, faces in enumerate(faces_by_time):
-        outcome = SimpleNamespace(frame=SimpleNamespace(t_s=i / fps), faces=faces, controls=NEUTRAL)
-        mode.after_frame(session, outcome)
+        context.apply()
+        outcome = mode.after_frame(context, outcome_at(i / fps, faces, index=i))
     return outcome
 
 
 def test_a_visitor_is_greeted_counted_and_starts_as_a_stranger():
-    mode, session = ExhibitMode(), FakeSession()
-    session.empathy.familiarity = 0.9
-    _feed(mode, session, [0] * 15 + [1] * 50 + [0] * 80)
-    types = [e[0] for e in session.events]
-    assert types == ["attract_start", "attract_end", "visitor_start", "visitor_end", "attract_start"]
-    assert session.empathy.familiarity < 0.5
-    visit = session.events[3][2]
+    mode, context = ExhibitMode(), ModeRecorder()
+    context.model.familiarity = 0.9
+    _feed(mode, context, [0] * 15 + [1] * 50 + [0] * 80)
+    assert context.types() == ["attract_start", "attract_end", "visitor_start", "visitor_end", "attract_start"]
+    assert context.model.familiarity < 0.5
+    visit = context.events[3][2]
     assert visit["duration_s"] == pytest.approx(4.9, abs=0.11)
-    assert mode._stats()["visitors"] == 1
+    assert mode.on_end(context, SessionStatus.FINISHED, "end of source")["exhibit"]["visitors"] == 1
 
 
 def test_a_short_glance_away_does_not_end_the_visit():
-    mode, session = ExhibitMode(), FakeSession()
-    _feed(mode, session, [1] * 30 + [0] * 10 + [1] * 30)
-    assert [e[0] for e in session.events] == ["visitor_start"]
+    mode, context = ExhibitMode(), ModeRecorder()
+    _feed(mode, context, [1] * 30 + [0] * 10 + [1] * 30)
+    assert context.types() == ["visitor_start"]
 
 
 def test_attract_mode_moves_the_face_and_shows_a_line():
-    mode, session = ExhibitMode(attract_text="Come and play"), FakeSession()
-    outcome = _feed(mode, session, [0] * 40)
-    assert outcome.exhibit_caption == "Come and play"
+    mode, context = ExhibitMode(attract_text="Come and play"), ModeRecorder()
+    outcome = _feed(mode, context, [0] * 40)
+    assert isinstance(outcome.mode_frame, ExhibitFrame) and outcome.mode_frame.caption == "Come and play"
     assert outcome.controls != NEUTRAL and outcome.controls.mouth_corner_left > 0.3
+    assert mode.draw(context, None, outcome, outcome.controls)
+    assert context.drawn[-1][1] == "Come and play"

@@ -1,0 +1,339 @@
+"""The threads of a run: the headless runner (every frame, in order) and the window runner (drawn at 60 fps).
+
+Between the pipeline (pipeline.py) and the edges (sinks.py, presenter.py): a runner pulls frames
+from the source, has them read and answered, calls the mode's hooks, and hands the outcomes on.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from avatar.empathy import EmpathySettings, ModelCommand
+from avatar.errors import StopRequested
+from avatar.events import Event, FrameError, LabMarker, SourceError
+from avatar.logs import DiskFullError
+from avatar.mode import AvatarPainter, KeyPress, Mode
+from avatar.outcome import Frame, FrameOutcome
+from avatar.pipeline import Pipeline
+from avatar.presenter import Presenter
+from avatar.sinks import Sinks
+from avatar.sources import Source
+from avatar.threads import Prefetcher, Worker
+
+RENDER_FPS = 60
+T = TypeVar("T")
+
+
+class SignalGuard:
+    """Turns SIGTERM and SIGHUP into StopRequested in the main thread; restores handlers on exit."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self) -> SignalGuard:
+        self._previous = {}
+        for sig in self.SIGNALS:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: the caller owns signals
+                pass
+        return self
+
+    @staticmethod
+    def _handle(signum, _frame):
+        raise StopRequested(signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class RunContext:
+    """What a mode may use (avatar.mode.ModeContext), and nothing more of the run."""
+
+    def __init__(self, sinks: Sinks, pipeline: Pipeline, painter: AvatarPainter, windowed: bool, log_folder: Path | None):
+        self._sinks = sinks
+        self._pipeline = pipeline
+        self._painter = painter
+        self._windowed = windowed
+        self._log_folder = log_folder
+        self.notices: list[str] = []
+        self.lost_camera = False
+
+    def emit(self, t_s: float | None, event: Event) -> None:
+        self._sinks.event(t_s, event)
+
+    def send(self, command: ModelCommand) -> None:
+        self._pipeline.commands.send(command)
+
+    def model_settings(self) -> EmpathySettings:
+        return self._pipeline.commands.settings
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+
+    @property
+    def painter(self) -> AvatarPainter:
+        return self._painter
+
+    @property
+    def camera_lost(self) -> bool:
+        return self.lost_camera
+
+    @property
+    def windowed(self) -> bool:
+        return self._windowed
+
+    @property
+    def log_folder(self) -> Path | None:
+        return self._log_folder
+
+
+@dataclass
+class Counts:
+    """How far a run got: frames read, frames shown and logged, frames that failed."""
+
+    processed: int = 0
+    presented: int = 0
+    errors: int = 0
+    last_t_s: float = 0.0
+
+
+@dataclass
+class Run:
+    """The open parts of one run, as the runners need them."""
+
+    source: Source
+    pipeline: Pipeline
+    sinks: Sinks
+    mode: Mode
+    context: RunContext
+    presenter: Presenter
+    max_frames: int | None = None
+    debug: bool = False
+    lab_markers: Any = None  # lsl.MarkerListener with --lsl
+    chat: Any = None  # chat.overlay.ChatOverlay in a window with chat on
+    counts: Counts = field(default_factory=Counts)
+    notices: list[str] = field(default_factory=list)
+
+    def safely(self, frame: Frame, work: Callable[..., T], *args) -> T | None:
+        """work(*args); an error in one frame is logged, counted and skipped: the run goes on."""
+        try:
+            return work(*args)
+        except (DiskFullError, StopRequested, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            self.counts.errors += 1
+            if self.debug:
+                raise
+            self.context.emit(frame.t_s, FrameError(type(exc).__name__, str(exc)[:200], self.counts.errors))
+            return None
+
+    def answer(self, frame: Frame, reading) -> FrameOutcome | None:
+        """The pipeline's answer to a read frame, as the mode shapes it."""
+        outcome = self.safely(frame, self.pipeline.respond, frame, reading)
+        if outcome is None:
+            return None
+        outcome = self.safely(frame, self.mode.after_frame, self.context, outcome)
+        if outcome is not None and self.chat is not None:
+            self.chat.observe(outcome)
+        return outcome
+
+    def log(self, outcome: FrameOutcome, latency_ms: float) -> None:
+        self.sinks.frame(outcome, latency_ms)
+        self.counts.last_t_s = max(self.counts.last_t_s, outcome.frame.t_s)
+
+    def present(self, outcome: FrameOutcome, controls=None) -> None:
+        latency_ms = self.presenter.show(outcome, controls or outcome.controls)
+        self.log(outcome, latency_ms)
+        self.counts.presented += 1
+
+    def frames(self) -> Iterator[Frame]:
+        """Source frames, honouring --max-frames; a file is decoded ahead in its own thread."""
+        frames = self.source if self.source.is_live else Prefetcher(self.source, name="decode")
+        try:
+            for frame in self._guarded(frames):
+                if self.max_frames is not None and self.counts.processed >= self.max_frames:
+                    return
+                yield frame
+        finally:
+            if isinstance(frames, Prefetcher):
+                frames.close()
+
+    def _guarded(self, frames) -> Iterator[Frame]:
+        """A source that fails part way ends the run as if the file ended there, with a notice."""
+        last_t = 0.0
+        iterator = iter(frames)
+        while True:
+            try:
+                frame = next(iterator)
+            except StopIteration:
+                return
+            except (StopRequested, KeyboardInterrupt, DiskFullError):
+                raise
+            except Exception as exc:
+                if self.debug:
+                    raise
+                self.context.emit(last_t, SourceError(type(exc).__name__, str(exc)[:200]))
+                self.notices.append(f"{self.source.description} failed after {last_t:.2f} s ({type(exc).__name__}: {exc}); stopped there")
+                return
+            last_t = frame.t_s
+            yield frame
+
+    def watch_inputs(self, t_s: float) -> None:
+        """A camera that drops out or comes back, and the markers a lab sends over LSL, become events."""
+        for change_t_s, event in self.source.drain_state_changes():
+            self.context.emit(change_t_s, event)
+        self.context.lost_camera = self.source.lost
+        if self.lab_markers is not None:
+            for text in self.lab_markers.poll():
+                self.context.emit(t_s, LabMarker("lsl", text))
+
+
+def run_headless(run: Run) -> float:
+    """Every frame is read, answered and logged, in order, in three overlapping threads.
+
+    One decodes ahead, the main thread runs the face model (which releases the GIL), and a third
+    turns each reading into the echo, draws and logs it while the next frame is read. The mode's
+    hooks all run in that third thread, in frame order, so a block boundary falls on exactly the
+    frame it would in a single thread. Returns the source time of the last frame read.
+    """
+    last_t = 0.0
+    timer_start = time.perf_counter()
+    mode_done = threading.Event()
+
+    def answer_and_present(item: tuple[Frame, Any]) -> None:
+        frame, reading = item
+        if mode_done.is_set():
+            return
+        if not run.mode.before_frame(run.context, frame):
+            mode_done.set()
+            return
+        outcome = run.answer(frame, reading)
+        if outcome is not None:
+            run.present(outcome)
+
+    presenter = Worker(answer_and_present, name="respond")
+    try:
+        for frame in run.frames():
+            if mode_done.is_set():
+                break
+            run.watch_inputs(frame.t_s)
+            reading = run.safely(frame, run.pipeline.perceive, frame)
+            if reading is None:
+                continue
+            presenter.submit((frame, reading))
+            run.counts.processed += 1
+            last_t = frame.t_s
+            elapsed = time.perf_counter() - timer_start
+            run.presenter.fps_estimate = run.counts.processed / elapsed if elapsed > 0 else 0.0
+    finally:
+        presenter.close()
+    run.presenter.save_screenshot()
+    return last_t
+
+
+class WindowRunner:
+    """Inference in its own thread; the window draws at 60 fps, interpolating between readings."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self._outcomes: list[FrameOutcome] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._stop = threading.Event()
+        self._failure: list[BaseException] = []
+
+    def _perceive(self) -> None:
+        run = self.run
+        try:
+            for frame in run.frames():
+                if self._stop.is_set() or not run.mode.before_frame(run.context, frame):
+                    return
+                reading = run.safely(frame, run.pipeline.perceive, frame)
+                outcome = None if reading is None else run.answer(frame, reading)
+                if outcome is None:
+                    continue
+                with self._lock:
+                    self._outcomes.append(outcome)
+                    del self._outcomes[:-8]  # never build a queue behind a slow window
+                run.counts.processed += 1
+        except BaseException as exc:
+            self._failure.append(exc)
+        finally:
+            self._done.set()
+
+    def loop(self) -> float:
+        run = self.run
+        display = run.presenter.display
+        pygame = display.pygame
+        thread = threading.Thread(target=self._perceive, name="perceive", daemon=True)
+        thread.start()
+        clock = pygame.time.Clock()
+        previous = current = None
+        arrived = time.perf_counter()
+        interval = 1.0 / max(1.0, run.source.fps)
+        last_t = 0.0
+        try:
+            while True:
+                self._handle_window_events()
+                run.watch_inputs(last_t)
+                if run.chat is not None:
+                    run.pipeline.extra_load = run.chat.extra_load
+                with self._lock:
+                    fresh, self._outcomes[:] = list(self._outcomes), []
+                for outcome in fresh:
+                    previous, current = current, outcome
+                    arrived = time.perf_counter()
+                    last_t = outcome.frame.t_s
+                if self._failure:
+                    raise self._failure[0]
+                if current is None:
+                    if self._done.is_set():
+                        break
+                    clock.tick(RENDER_FPS)
+                    continue
+                k = min(1.0, (time.perf_counter() - arrived) / interval)
+                controls = current.controls if previous is None else previous.controls.lerp(current.controls, k)
+                for skipped in fresh[:-1]:  # the window drew fewer frames than were read: log them all
+                    run.log(skipped, (time.perf_counter() - skipped.frame.capture_perf) * 1000.0)
+                if fresh:
+                    run.present(current, controls)
+                else:
+                    run.presenter.draw(controls, current)
+                display.present()
+                run.presenter.fps_estimate = clock.get_fps()
+                if self._done.is_set() and not fresh and k >= 1.0:
+                    with self._lock:
+                        if not self._outcomes:
+                            break
+                clock.tick(RENDER_FPS)
+        finally:
+            self._stop.set()
+            thread.join(timeout=5.0)
+        run.presenter.save_screenshot()
+        return last_t
+
+    def _handle_window_events(self) -> None:
+        run = self.run
+        pygame = run.presenter.display.pygame
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT and run.mode.window_close_quits:
+                raise StopRequested("window closed")
+            if event.type != pygame.KEYDOWN:
+                continue
+            if run.chat is not None and run.chat.on_key(event):
+                continue
+            if run.mode.on_key(run.context, KeyPress(event.key, event.unicode or "")):
+                continue
+            if event.key in (pygame.K_ESCAPE, pygame.K_q):
+                raise StopRequested("quit key")
+            if event.key in (pygame.K_F11, pygame.K_f):
+                run.presenter.display.toggle_fullscreen()
+            if event.key == pygame.K_h:
+                run.presenter.toggle_status()
