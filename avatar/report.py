@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar import contract
 from avatar.errors import ConfigError
 
 MAX_LAG_S = 4.0  # the echo is looked for up to 4 s behind the smile (the delayed condition's lag)
@@ -28,13 +29,57 @@ EVENT_MARKS = {"marker": ("M", "#d62728"), "lapse": ("L", "#9467bd"), "face_lost
                "face_found": ("o", "#2ca02c"), "break_skipped": ("s", "#8c564b")}
 
 
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What the report uses of session.json, read back once with its types checked (a damaged or
+    older file gives None for what it lacks, never an error)."""
+
+    participant: str | None = None
+    protocol_name: str | None = None
+    protocol_path: str = ""
+    protocol_sha256: str | None = None
+    block_order: tuple[str, ...] = ()
+    mode: str | None = None
+    source_path: str | None = None
+    start: str | None = None
+    end: str | None = None
+    status: str | None = None
+    condition: str = ""  # the run's own condition, for a session without blocks
+
+    @staticmethod
+    def from_json(data: dict) -> SessionFacts:
+        def part(key: str) -> dict:
+            value = data.get(key)
+            return value if isinstance(value, dict) else {}
+
+        protocol, empathy = part("protocol"), part("settings").get("empathy")
+        order = data.get("block_order")
+        return SessionFacts(
+            participant=_text(data.get("participant")),
+            protocol_name=_text(protocol.get("name")),
+            protocol_path=_text(protocol.get("path")) or "",
+            protocol_sha256=_text(data.get("protocol_sha256")),
+            block_order=tuple(str(b) for b in order) if isinstance(order, list) else (),
+            mode=_text(data.get("mode")),
+            source_path=_text(part("source").get("path")),
+            start=_text(data.get("start")),
+            end=_text(data.get("end")),
+            status=_text(data.get("status")),
+            condition=(_text(empathy.get("condition")) or "") if isinstance(empathy, dict) else "",
+        )
+
+
 @dataclass
 class SessionData:
     folder: Path
     columns: dict[str, np.ndarray]  # numeric columns as float arrays (NaN for empty)
-    labels: dict[str, list[str]]  # text columns (block, condition, phase)
+    labels: dict[str, list[str]]  # text columns (a mode's: block, condition, phase)
     events: list[dict]
-    session: dict
+    session: SessionFacts
 
     @property
     def t(self) -> np.ndarray:
@@ -65,7 +110,8 @@ class BlockStats:
 
 # --- reading ----------------------------------------------------------------------------------------
 
-TEXT_COLUMNS = ("block", "condition", "phase")
+# The contract's own columns are numbers; any other column is a mode's text (block, condition, phase).
+NUMERIC_COLUMNS = frozenset(c.name for c in contract.FRAME_COLUMNS if c.kind is not str)
 
 
 def load_session(folder: str | Path) -> SessionData:
@@ -82,15 +128,15 @@ def load_session(folder: str | Path) -> SessionData:
             reader = csv.reader(handle)
             header = next(reader, [])
             for name in header:
-                (labels if name in TEXT_COLUMNS else numeric)[name] = []
+                (numeric if name in NUMERIC_COLUMNS else labels)[name] = []
             for row in reader:
                 if len(row) != len(header):
                     continue  # a cut last line (a crash): skip it, keep the rest
                 for name, value in zip(header, row, strict=True):
-                    if name in TEXT_COLUMNS:
-                        labels[name].append(value)
-                    else:
+                    if name in NUMERIC_COLUMNS:
                         numeric[name].append(_float(value))
+                    else:
+                        labels[name].append(value)
     except OSError as exc:
         raise ConfigError(f"report: cannot read {frames_path}: {exc.strerror or exc}") from None
     events: list[dict] = []
@@ -110,7 +156,7 @@ def load_session(folder: str | Path) -> SessionData:
     except (OSError, ValueError):
         session = {}
     columns = {name: np.asarray(values, dtype=float) for name, values in numeric.items()}
-    return SessionData(folder, columns, labels, events, session if isinstance(session, dict) else {})
+    return SessionData(folder, columns, labels, events, SessionFacts.from_json(session if isinstance(session, dict) else {}))
 
 
 def _float(text: str) -> float:
@@ -179,8 +225,7 @@ def block_spans(data: SessionData) -> list[dict]:
         open_span["end_t"] = last_t
         spans.append(open_span)
     if not spans:
-        condition = str(data.session.get("settings", {}).get("empathy", {}).get("condition", ""))
-        spans.append({"name": "session", "condition": condition, "position": 1, "start_t": 0.0,
+        spans.append({"name": "session", "condition": data.session.condition, "position": 1, "start_t": 0.0,
                       "end_t": last_t + 1e-6, "completed": True})
     return spans
 
@@ -323,16 +368,15 @@ def _fmt(value, digits: int = 3) -> str:
 
 def render_html(data: SessionData, stats: list[BlockStats], status: str) -> str:
     s = data.session
-    protocol = s.get("protocol") if isinstance(s.get("protocol"), dict) else {}
     facts = [
-        ("participant", s.get("participant", "-")),
-        ("protocol", f"{protocol.get('name', '-')} ({protocol.get('path', '')})" if protocol else "-"),
-        ("protocol SHA-256", s.get("protocol_sha256", "-")),
-        ("block order", ", ".join(s.get("block_order", [])) or "-"),
-        ("mode", s.get("mode", "-")),
-        ("source", (s.get("source") or {}).get("path", "-") if isinstance(s.get("source"), dict) else "-"),
-        ("start", s.get("start", "-")),
-        ("end", s.get("end") or "-"),
+        ("participant", s.participant or "-"),
+        ("protocol", f"{s.protocol_name or '-'} ({s.protocol_path})" if s.protocol_name else "-"),
+        ("protocol SHA-256", s.protocol_sha256 or "-"),
+        ("block order", ", ".join(s.block_order) or "-"),
+        ("mode", s.mode or "-"),
+        ("source", s.source_path or "-"),
+        ("start", s.start or "-"),
+        ("end", s.end or "-"),
         ("status", status),
         ("frames", len(data.t)),
     ]
@@ -347,7 +391,7 @@ def render_html(data: SessionData, stats: list[BlockStats], status: str) -> str:
                  _fmt(b.lag_r, 2), b.lapses, "yes" if b.completed else "no", *[b.events.get(k, 0) for k in event_kinds]]
         rows.append("<tr>" + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html.escape(c)}</td>" for c in cells) + "</tr>")
     fact_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
-    title = f"Session report: {s.get('participant', data.folder.name)}"
+    title = f"Session report: {s.participant or data.folder.name}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -379,8 +423,8 @@ def build_report(folder: str | Path, status: str | None = None, session: dict | 
     """Write report.html and its PNGs into the session folder (files 0600); returns the HTML's path."""
     data = load_session(folder)
     if session:
-        data.session = {**data.session, **session}
-    status = status or str(data.session.get("status") or "unknown")
+        data.session = SessionFacts.from_json(session)
+    status = status or data.session.status or "unknown"
     stats = block_stats(data)
     folder = Path(folder)
     plot_timeline(data, stats, folder / "timeline.png")

@@ -388,11 +388,9 @@ def test_controller_logs_text_only_when_asked():
 
 def test_controller_reveals_words_at_the_set_rate_and_moves_the_mouth():
     settings = ChatSettings(words_per_s=2.0, hold_s=1.0, load_extra=0.25)
-    controller = ChatController(settings)
+    controller = ChatController(settings, clock=lambda: 100.0)
     controller.submit(FINE, WINCING)
-    while controller._worker.is_alive():
-        time.sleep(0.005)
-    reply = controller.poll(now=100.0)
+    reply = controller.wait(5.0)  # it starts speaking when it arrives: at the clock's 100 s
     words = reply.text.split()
     assert controller.speaking_text(100.0) == words[0]
     assert controller.speaking_text(100.0 + 1.0) == " ".join(words[:3])

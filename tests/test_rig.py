@@ -117,11 +117,6 @@ def test_more_smile_never_lowers_the_corners(a, b):
     )
 
 
-def test_mapping_is_pure():
-    e, i = echo(0.3, 0.2), IdleState(blink=0.1, breath=0.2, gaze_x=0.0, gaze_y=0.0)
-    assert controls_from_echo(e, i, 5, 5, 5) == controls_from_echo(e, i, 5, 5, 5)
-
-
 def test_lerp_reaches_both_ends():
     a, b = NEUTRAL, controls_from_echo(echo(smile=1.0), REST)
     assert a.lerp(b, 0.0) == a

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from avatar.threads import Prefetcher, Worker
@@ -27,10 +30,28 @@ def test_prefetcher_raises_the_producers_error_in_the_reader():
     assert seen == [1, 2]
 
 
-def test_prefetcher_can_be_closed_early():
-    prefetcher = Prefetcher(iter(range(10_000)), depth=2)
-    assert next(iter(prefetcher)) == 0
-    prefetcher.close()  # must not hang on the producer blocked at a full queue
+def _alive(name: str) -> bool:
+    return any(thread.name == name for thread in threading.enumerate())
+
+
+def test_closing_a_prefetcher_stops_its_producer_and_releases_its_reader():
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    prefetcher = Prefetcher(endless(), depth=2, name="test-decode")
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.extend(prefetcher), name="test-reader")
+    reader.start()
+    while len(seen) < 10:
+        time.sleep(0.001)
+    prefetcher.close()  # the producer is blocked at a full queue; the reader waits for the next item
+    reader.join(timeout=2.0)
+    assert not reader.is_alive(), "a closed prefetcher left its reader waiting (the window froze on quit)"
+    assert not _alive("test-decode")
+    assert seen == list(range(len(seen)))
 
 
 def test_worker_handles_items_in_order_and_finishes_on_close():
