@@ -3,7 +3,11 @@
 
 import sys
 
-from avatar.cli import main
+from avatar.isolation import isolate_unless_networked
 
 if __name__ == "__main__":
+    # First, before any library starts a thread or MediaPipe loads: off the network unless asked for it.
+    isolate_unless_networked(sys.argv[1:])
+    from avatar.cli import main
+
     sys.exit(main())

@@ -2,6 +2,11 @@
 
 import sys
 
-from avatar.cli import main
+from avatar.isolation import isolate_unless_networked
+
+# First, before any library starts a thread or MediaPipe loads: off the network unless asked for it.
+isolate_unless_networked(sys.argv[1:])
+
+from avatar.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -16,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from avatar import __version__, contract
+from avatar import __version__, contract, isolation
 from avatar.empathy import EmpathySettings
 from avatar.errors import StopRequested
 from avatar.events import SessionStart, SessionStatus
@@ -95,6 +95,7 @@ def _session_info(settings: RunSettings, source: Source, model: ModelFile, mode:
         "source": {"spec": settings.source, "path": source.description, "kind": source.kind.value, "fps": source.fps},
         "model": {"path": model.path, "sha256": model.sha256},
         "seed": settings.seed,
+        "network": isolation.current().to_json(),
         "start": utc_now_iso(),
         "end": None,
         "status": SessionStatus.STARTED.value,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -185,20 +184,6 @@ def test_a_signal_stops_the_run_with_whole_files(tmp_path, sig):
     events = _events(folder)
     assert [e["type"] for e in events][-2:] == ["aborted", "session_end"]
     assert json.loads((folder / "session.json").read_text())["status"] == "aborted"
-
-
-def test_a_default_run_opens_no_network_socket(tmp_path, monkeypatch):
-    opened = []
-    real_socket = socket.socket
-
-    class Recording(real_socket):
-        def __init__(self, *args, **kwargs):
-            opened.append(args)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(socket, "socket", Recording)
-    assert run_mirror(_settings(tmp_path)) == 0
-    assert opened == []
 
 
 def test_an_mp4_cut_to_300_kb_is_read_to_its_end(tmp_path):
