@@ -8,6 +8,6 @@ from avatar.isolation import isolate_unless_networked
 if __name__ == "__main__":
     # First, before any library starts a thread or MediaPipe loads: off the network unless asked for it.
     isolate_unless_networked(sys.argv[1:])
-    from avatar.cli import main
+    from avatar.cli import exit_process, main
 
-    sys.exit(main())
+    exit_process(main())

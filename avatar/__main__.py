@@ -7,6 +7,6 @@ from avatar.isolation import isolate_unless_networked
 # First, before any library starts a thread or MediaPipe loads: off the network unless asked for it.
 isolate_unless_networked(sys.argv[1:])
 
-from avatar.cli import main  # noqa: E402
+from avatar.cli import exit_process, main  # noqa: E402
 
-sys.exit(main())
+exit_process(main())

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from avatar import __version__, contract, isolation
 from avatar.empathy import EmpathySettings
-from avatar.errors import StopRequested
+from avatar.errors import StopRequested, first_line
 from avatar.events import SessionStart, SessionStatus
 from avatar.face import ModelFile, resolve_model
 from avatar.logs import DiskFullError, SessionLog, utc_now_iso
@@ -122,64 +122,84 @@ def _open_lsl(settings: RunSettings, source: Source, mode: Mode, columns, sinks:
 
 def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source | None = None,
                start_notices: tuple[str, ...] = ()) -> int:
-    """Run to the end of the source or a stop; returns the exit code (1 when the disk filled)."""
+    """Run to the end of the source or a stop; returns the exit code (1 when the disk filled or the run failed)."""
     mode = mode or Mode()
     model = resolve_model(settings.model)
-    with ExitStack() as stack:
-        # Closed in reverse: the logs first (their closing lines), then the video, the model, the
-        # source and last the window.
-        source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
-        stack.callback(source.close)
-        from avatar.render import AvatarRenderer
-
-        renderer = AvatarRenderer(settings.avatar)  # a bad style fails before any window opens
-        display = Display(settings.size, settings.headless, settings.fullscreen, screen=settings.screen)
-        stack.callback(display.close)
-        columns = contract.frame_columns(mode.columns)
-        sinks = Sinks(columns)
-        pipeline = Pipeline(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s, mode.needs_landmarks),
-                            emit=sinks.event)
-        stack.callback(pipeline.close)
-        recorder = None
-        if settings.save_video:
-            recorder = VideoRecorder(settings.save_video, source.fps, display.surface.get_size())
-            stack.callback(recorder.close)
-        stack.callback(sinks.close)
-        lab_markers = _open_lsl(settings, source, mode, columns, sinks, stack) if settings.lsl else None
-        log_folder = None
-        session_info = _session_info(settings, source, model, mode)
-        if settings.log_dir is not None:
-            log = SessionLog.create(settings.log_dir, _session_name(mode, source), [c.name for c in columns])
-            sinks.add(LogSink(log, session_info))
-            log_folder = log.folder
-        context = RunContext(sinks, pipeline, renderer, windowed=not settings.headless, log_folder=log_folder)
-        chat = None
-        if settings.chat is not None and not settings.headless:
-            from avatar.chat.overlay import ChatOverlay
-
-            chat = ChatOverlay(settings.chat, sinks.event, settings.chat_opens_on_typing, settings.speak)
-            stack.callback(chat.close)
-        presenter = Presenter(display, renderer, mode, context,
-                              PresentSettings(source.description, settings.show_status, settings.calibrate_s,
-                                              settings.screenshot, settings.screenshot_at_s),
-                              recorder=recorder, overlay=chat)
-        run = Run(source, pipeline, sinks, mode, context, presenter, settings.max_frames, settings.debug,
-                  lab_markers=lab_markers, chat=chat)
-        return _run(run, settings, session_info, start_notices)
+    with SignalGuard() as signals:
+        with ExitStack() as stack:
+            # Closed in reverse: the logs first (their closing lines), then the video, the model, the
+            # source and last the window.
+            source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
+            stack.callback(source.close)
+            run, session_info = _open_run(settings, mode, source, model, stack)
+            ended = _run(run, settings, session_info, start_notices, signals)
+        _after_records(run, ended, signals)
+    for notice in run.context.notices + run.notices + list(run.source.notices):
+        print(f"notice: {notice}", file=sys.stderr)
+    if ended.error is not None:
+        raise ended.error
+    return 1 if ended.status is SessionStatus.ABORTED and ended.reason == "disk full" else 0
 
 
-def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tuple[str, ...]) -> int:
-    status, reason, last_t = SessionStatus.FINISHED, "end of source", 0.0
+def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFile, stack: ExitStack) -> tuple[Run, dict]:
+    from avatar.render import AvatarRenderer
+
+    renderer = AvatarRenderer(settings.avatar)  # a bad style fails before any window opens
+    display = Display(settings.size, settings.headless, settings.fullscreen, screen=settings.screen)
+    stack.callback(display.close)
+    columns = contract.frame_columns(mode.columns)
+    sinks = Sinks(columns)
+    pipeline = Pipeline(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s, mode.needs_landmarks),
+                        emit=sinks.event)
+    stack.callback(pipeline.close)
+    recorder = None
+    if settings.save_video:
+        recorder = VideoRecorder(settings.save_video, source.fps, display.surface.get_size())
+        stack.callback(recorder.close)
+    stack.callback(sinks.close)
+    lab_markers = _open_lsl(settings, source, mode, columns, sinks, stack) if settings.lsl else None
+    log_folder = None
+    session_info = _session_info(settings, source, model, mode)
+    if settings.log_dir is not None:
+        log = SessionLog.create(settings.log_dir, _session_name(mode, source), [c.name for c in columns])
+        sinks.add(LogSink(log, session_info))
+        log_folder = log.folder
+    context = RunContext(sinks, pipeline, renderer, windowed=not settings.headless, log_folder=log_folder)
+    chat = None
+    if settings.chat is not None and not settings.headless:
+        from avatar.chat.overlay import ChatOverlay
+
+        chat = ChatOverlay(settings.chat, sinks.event, settings.chat_opens_on_typing, settings.speak)
+        stack.callback(chat.close)
+    presenter = Presenter(display, renderer, mode, context,
+                          PresentSettings(source.description, settings.show_status, settings.calibrate_s,
+                                          settings.screenshot, settings.screenshot_at_s),
+                          recorder=recorder, overlay=chat)
+    run = Run(source, pipeline, sinks, mode, context, presenter, settings.max_frames, settings.debug,
+              lab_markers=lab_markers, chat=chat)
+    return run, session_info
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a run ended: its status and reason as the records say, and an unexpected error to report."""
+
+    status: SessionStatus
+    reason: str
+    error: BaseException | None = None
+
+
+def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tuple[str, ...], signals: SignalGuard) -> Ended:
+    status, reason, last_t, error = SessionStatus.FINISHED, "end of source", 0.0, None
     try:
-        with SignalGuard():
-            run.context.emit(0.0, SessionStart(run.source.description, __version__, run.mode.name))
-            if not settings.headless and not run.mode.shows_cursor:
-                run.presenter.display.pygame.mouse.set_visible(False)
-            run.mode.on_start(run.context)
-            for notice in start_notices:
-                print(f"notice: {notice}", file=sys.stderr)
-            last_t = run_headless(run) if settings.headless else WindowRunner(run).loop()
-            reason = run.mode.finished_reason() or reason
+        run.context.emit(0.0, SessionStart(run.source.description, __version__, run.mode.name))
+        if not settings.headless and not run.mode.shows_cursor:
+            run.presenter.display.pygame.mouse.set_visible(False)
+        run.mode.on_start(run.context)
+        for notice in start_notices:
+            print(f"notice: {notice}", file=sys.stderr)
+        last_t = run_headless(run) if settings.headless else WindowRunner(run).loop()
+        reason = run.mode.finished_reason() or reason
     except StopRequested as stop:
         status, reason = SessionStatus.ABORTED, stop.reason
     except KeyboardInterrupt:
@@ -187,18 +207,31 @@ def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tup
     except DiskFullError as exc:
         status, reason = SessionStatus.ABORTED, "disk full"
         run.notices.append(str(exc))
+    except Exception as exc:  # the records say the run failed, and why; the CLI then says it in one line
+        status, reason, error = SessionStatus.ABORTED, f"error: {type(exc).__name__}: {first_line(exc)}"[:300], exc
     finally:
+        # From here a signal is only remembered: the closing lines are written whole.
+        signals.defer()
         # A stop mid-frame leaves `last_t` unset; the last logged row's time is the truth.
         _end(run, status, reason, max(last_t, run.counts.last_t_s))
-    for notice in run.context.notices + run.notices + list(run.source.notices):
-        print(f"notice: {notice}", file=sys.stderr)
-    return 1 if (status is SessionStatus.ABORTED and reason == "disk full") else 0
+    return Ended(status, reason, error)
 
 
 def _end(run: Run, status: SessionStatus, reason: str, last_t: float) -> None:
     mode_info = {}
     try:
         mode_info = run.mode.on_end(run.context, status, reason)
-    except Exception as exc:  # a failed report must not lose the session's closing lines
+    except Exception as exc:  # a mode's failure must not lose the session's closing lines
         run.notices.append(f"{run.mode.name} mode could not finish: {type(exc).__name__}: {exc}")
     run.notices.extend(run.sinks.end(status, reason, last_t, run.counts.presented, mode_info))
+
+
+def _after_records(run: Run, ended: Ended, signals: SignalGuard) -> None:
+    """Work on the closed, final records (a study's report); a signal now skips it, as one before did."""
+    try:
+        signals.resume()
+        run.mode.after_records(run.context, ended.status)
+    except StopRequested as stop:
+        run.notices.append(f"{stop.reason}: {run.mode.name} mode's last step skipped; the records are complete")
+    except Exception as exc:
+        run.notices.append(f"{run.mode.name} mode could not finish: {type(exc).__name__}: {first_line(exc)}")

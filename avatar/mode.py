@@ -104,3 +104,7 @@ class Mode:
     def on_end(self, context: ModeContext, status: SessionStatus, reason: str) -> dict[str, Any]:
         """[main] After the last frame, before the logs close: keys to add to session.json."""
         return {}
+
+    def after_records(self, context: ModeContext, status: SessionStatus) -> None:
+        """[main] After session.json is final and the logs are closed (e.g. build a report from them).
+        A signal now stops this step only; `context.emit` writes nothing any more."""

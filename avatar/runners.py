@@ -31,12 +31,18 @@ T = TypeVar("T")
 
 
 class SignalGuard:
-    """Turns SIGTERM and SIGHUP into StopRequested in the main thread; restores handlers on exit."""
+    """SIGTERM, SIGHUP and SIGINT in the main thread: StopRequested while the run goes on; once the
+    closing records are being written, only remembered (`deferred`), so no line is cut. The handlers
+    stay until the run is wholly closed, then the previous ones come back."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.deferred: str | None = None  # the first signal that came while deferring
+        self._previous: dict = {}
 
     def __enter__(self) -> SignalGuard:
-        self._previous = {}
         for sig in self.SIGNALS:
             try:
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -44,9 +50,21 @@ class SignalGuard:
                 pass
         return self
 
-    @staticmethod
-    def _handle(signum, _frame):
-        raise StopRequested(signal.Signals(signum).name)
+    def _handle(self, signum, _frame) -> None:
+        name = signal.Signals(signum).name
+        if self.deferring:
+            self.deferred = self.deferred or name
+            return
+        raise StopRequested(name)
+
+    def defer(self) -> None:
+        self.deferring = True
+
+    def resume(self) -> None:
+        """Signals stop the work again (a report after the records are closed may be skipped)."""
+        self.deferring = False
+        if self.deferred is not None:
+            raise StopRequested(self.deferred)
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():

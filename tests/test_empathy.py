@@ -504,3 +504,26 @@ def test_no_echo_smile_rises_while_distress_is_high(series, sad, condition, fam,
         if present[i] and d >= model.settings.distress_no_smile_at:
             assert echo.smile <= last + 1e-12
         last = echo.smile
+
+
+def test_commands_from_another_thread_reach_the_model_between_frames_in_order_and_none_is_lost():
+    import threading
+
+    from avatar.empathy import Configure, ModelCommands
+
+    model = EmpathyModel(EmpathySettings())
+    commands = ModelCommands(model.settings)
+    sent = [round((i % 100) / 100, 2) for i in range(3000)]
+    sender = threading.Thread(target=lambda: [commands.send(Configure.of(load=load)) for load in sent])
+    sender.start()
+    applied, frame = [], 0
+    while sender.is_alive() or frame < 5:
+        commands.apply_to(model)  # as the answering thread does, before each frame
+        model.step(frame / 30, Expression(True, smile=0.5 * (frame % 2)))
+        applied += [e.value for e in model.pop_events() if e.type == "setting" and e.name == "load"]
+        frame += 1
+    sender.join()
+    commands.apply_to(model)
+    applied += [e.value for e in model.pop_events() if e.type == "setting"]
+    assert applied == sent
+    assert model.settings.load == sent[-1] == commands.settings.load

@@ -7,9 +7,11 @@ source gives the same block boundaries on any machine; the file loops until the 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import hashlib
 import json
+import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -61,17 +63,47 @@ def session_prefix(participant: str, protocol: Protocol) -> str:
     return f"{participant}_{protocol.name}_"
 
 
-def check_not_repeated(log_dir: Path | None, participant: str, protocol: Protocol) -> None:
-    """Refuse a second session for the same participant and protocol in the same log dir."""
-    if log_dir is None or not Path(log_dir).is_dir():
+def _recorded_session(folder: Path) -> tuple[str | None, str | None]:
+    """(participant, protocol name) as a session folder's session.json records them."""
+    try:
+        info = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(info, dict):
+        return None, None
+    protocol = info.get("protocol")
+    return info.get("participant"), protocol.get("name") if isinstance(protocol, dict) else None
+
+
+def check_not_repeated(log_dir: Path, participant: str, protocol: Protocol) -> None:
+    """Refuse a second session for the same participant and protocol in the same log dir, as the
+    sessions' own records say (folder names are cut and share prefixes: `short` is not `short_v2`)."""
+    if not Path(log_dir).is_dir():
         return
-    prefix = session_prefix(participant, protocol)
     for child in sorted(Path(log_dir).iterdir()):
-        if child.is_dir() and child.name.startswith(prefix):
+        if child.is_dir() and _recorded_session(child) == (participant, protocol.name):
             raise ConfigError(
                 f"participant {participant} already has a session with protocol {protocol.name} in {log_dir} "
                 f"({child.name}); use --allow-repeat to run another"
             )
+
+
+def lock_participant(log_dir: Path, participant: str, protocol: Protocol) -> int:
+    """An exclusive lock on the participant and protocol in this log dir, held for the run (the OS
+    drops it when the process ends), so two runs started together cannot both pass the repeat check."""
+    digest = hashlib.sha256(f"{participant}\0{protocol.name}".encode()).hexdigest()[:16]
+    try:
+        Path(log_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(Path(log_dir) / f".study-{digest}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"--log-dir {log_dir}: cannot lock the participant's sessions ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ConfigError(f"another session of participant {participant} with protocol {protocol.name} is running "
+                          f"in {log_dir}") from None
+    return fd
 
 
 def make_study_mode(args, settings):
@@ -81,12 +113,14 @@ def make_study_mode(args, settings):
         raise CliError("study mode needs --participant ID (for example --participant P07)")
     if not PARTICIPANT_PATTERN.fullmatch(participant):
         raise CliError(f"--participant {participant!r}: use 1-40 letters, digits and '-' (for example P07 or sub-12)")
+    if settings.log_dir is None:
+        # A study whose data goes nowhere wastes a participant's time: refuse before anything starts.
+        raise CliError("study mode needs --log-dir DIR: the folder where the participant's data is kept")
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    lock = lock_participant(settings.log_dir, participant, protocol)
     if not args.allow_repeat:
         check_not_repeated(settings.log_dir, participant, protocol)
-    if settings.log_dir is None:
-        print("notice: study mode without --log-dir: nothing is recorded", file=sys.stderr)
-    mode = StudyMode(protocol, participant)
+    mode = StudyMode(protocol, participant, lock)
     source = settings.source
     is_camera = source == "camera" or source.startswith("camera:")
     # A file loops until the protocol ends; blocks run on its clock (t_s), so time goes on across loops.
@@ -117,9 +151,10 @@ class StudyMode(Mode):
         _study_column("phase", lambda f: f.phase, "block, break, instruction or done (study mode)"),
     )
 
-    def __init__(self, protocol: Protocol, participant: str):
+    def __init__(self, protocol: Protocol, participant: str, lock: int | None = None):
         self.protocol = protocol
         self.participant = participant
+        self._lock = lock  # lock_participant's file, held until the run's records are closed
         self.order = block_order(protocol, participant)
         self.steps = schedule(protocol, self.order)
         self.step_index = -1
@@ -270,27 +305,24 @@ class StudyMode(Mode):
             self._leave(context, self.last_t, completed=False)
             if status is SessionStatus.FINISHED:
                 context.emit(self.last_t, ProtocolIncomplete(reason, len(self.completed), len(self.order)))
-        info = {
+        return {
             "blocks_completed": list(self.completed),
             "protocol_complete": step is None and self.step_index >= 0,
             "markers": self.markers,
         }
+
+    def after_records(self, context: ModeContext, status: SessionStatus) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # the session's record is complete: another may follow
+            self._lock = None
         folder = context.log_folder
         if folder is None:
-            return info
+            return
+        context.notice(f"session data: {folder}")
         if status is not SessionStatus.FINISHED:
-            # A report now could be cut by a second signal before the closing lines are written.
             context.notice(f"session aborted; build its report with: python -m avatar report {folder}")
-            return info
+            return
         from avatar.report import build_report
 
-        path = build_report(folder, status=status.value, session={**read_session_json(folder), **info})
-        context.notice(f"report: {path}")
-        return info
-
-
-def read_session_json(folder: Path) -> dict:
-    try:
-        return json.loads((Path(folder) / "session.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        # Built from the closed files, so it shows the session as session.json finally tells it.
+        context.notice(f"report: {build_report(folder)}")

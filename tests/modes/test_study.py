@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -151,3 +152,48 @@ def test_sigterm_mid_session_ends_with_aborted_and_whole_files(clip, tmp_path):
     assert data.endswith(b"\n")
     rows = read_frames(session)
     assert len(rows) > 10 and all(len(r) == len(rows[0]) and None not in r.values() for r in rows)
+
+
+def test_study_without_a_log_dir_is_refused_before_it_starts(tmp_path):
+    result = run_cli("--mode", "study", "--participant", "P04", "--headless", "--source", str(FIXTURES / "no_face.mp4"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "--log-dir" in result.stderr
+
+
+def _recorded(folder: Path, participant: str, protocol: str) -> None:
+    folder.mkdir(parents=True)
+    (folder / "session.json").write_text(json.dumps({"participant": participant, "protocol": {"name": protocol}}))
+
+
+def test_the_repeat_rule_reads_the_records_not_folder_names(tmp_path):
+    from avatar.errors import ConfigError
+    from avatar.modes.study import DEFAULT_PROTOCOL, check_not_repeated
+    from avatar.protocol import load_protocol
+
+    protocol = load_protocol(DEFAULT_PROTOCOL)  # named "example"
+    _recorded(tmp_path / "P03_example_v2_20260101", "P03", "example_v2")  # a name that starts the same
+    _recorded(tmp_path / ("P" + "9" * 58 + "_cut"), "P" + "9" * 39, "example")  # a long id, its folder name cut
+    check_not_repeated(tmp_path, "P03", protocol)
+    with pytest.raises(ConfigError, match="already has a session"):
+        check_not_repeated(tmp_path, "P" + "9" * 39, protocol)
+
+
+def test_two_runs_for_one_participant_at_once_cannot_both_start(clip, tmp_path):
+    from avatar.modes.study import DEFAULT_PROTOCOL, lock_participant
+    from avatar.protocol import load_protocol
+
+    held = lock_participant(tmp_path, "P05", load_protocol(DEFAULT_PROTOCOL))  # the first run, still going
+    try:
+        result = run_cli("--mode", "study", "--participant", "P05", "--source", str(clip), "--headless", "--log-dir", str(tmp_path))
+    finally:
+        os.close(held)
+    assert result.returncode != 0 and "is running" in result.stderr and result.stderr.strip().count("\n") == 0
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]
+
+
+def test_the_report_shows_the_session_as_its_final_record_says(study_run):
+    _, session, result = study_run
+    info = json.loads((session / "session.json").read_text())
+    report = (session / "report.html").read_text()
+    assert info["end"] and html.escape(info["end"]) in report and "finished" in report
+    assert f"session data: {session}" in result.stderr
