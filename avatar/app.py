@@ -48,6 +48,7 @@ class RunSettings:
     save_video: Path | None = None
     screenshot: Path | None = None
     screenshot_at_s: float = 1.0
+    overwrite: bool = False  # --overwrite: --save-video and --screenshot may replace an existing file
     log_dir: Path | None = None
     model: str | None = None
     seed: int = 0
@@ -154,7 +155,7 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
     stack.callback(pipeline.close)
     recorder = None
     if settings.save_video:
-        recorder = VideoRecorder(settings.save_video, source.fps, display.surface.get_size())
+        recorder = VideoRecorder(settings.save_video, source.fps, display.surface.get_size(), settings.overwrite)
         stack.callback(recorder.close)
     stack.callback(sinks.close)
     lab_markers = _open_lsl(settings, source, mode, columns, sinks, stack) if settings.lsl else None
@@ -173,7 +174,7 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
         stack.callback(chat.close)
     presenter = Presenter(display, renderer, mode, context,
                           PresentSettings(source.description, settings.show_status, settings.calibrate_s,
-                                          settings.screenshot, settings.screenshot_at_s),
+                                          settings.screenshot, settings.screenshot_at_s, settings.overwrite),
                           recorder=recorder, overlay=chat)
     run = Run(source, pipeline, sinks, mode, context, presenter, settings.max_frames, settings.debug,
               lab_markers=lab_markers, chat=chat)

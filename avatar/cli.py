@@ -69,6 +69,7 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--save-video", type=Path, help="write what the avatar showed as an mp4, a frame per processed frame")
     out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
     out.add_argument("--screenshot-at", type=positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
+    out.add_argument("--overwrite", action="store_true", help="let --save-video and --screenshot replace a file that exists")
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
     out.add_argument("--lsl", action="store_true", help="stream channels and events over Lab Streaming Layer (local network)")
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
@@ -124,6 +125,7 @@ def settings_from_args(args: argparse.Namespace):
         save_video=args.save_video,
         screenshot=args.screenshot,
         screenshot_at_s=args.screenshot_at,
+        overwrite=args.overwrite,
         log_dir=Path(log_dir) if log_dir is not None else None,
         model=args.model,
         seed=run_seed,

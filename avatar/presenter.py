@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from avatar.mode import Mode, ModeContext
 from avatar.outcome import FrameOutcome
 from avatar.rig import Controls
-from avatar.window import Display, VideoRecorder
+from avatar.window import Display, VideoRecorder, claim_output, save_into
 
 
 class Overlay(Protocol):
@@ -34,6 +34,7 @@ class PresentSettings:
     calibrate_s: float = 0.0
     screenshot: Path | None = None
     screenshot_at_s: float = 1.0
+    overwrite: bool = False  # --overwrite: replace an existing screenshot
 
 
 class Presenter:
@@ -51,6 +52,9 @@ class Presenter:
         self.fps_estimate = 0.0
         self.last_latency_ms = 0.0
         self._screenshot_pending = settings.screenshot is not None
+        # Claimed now, so a name already taken is refused before the run, not a second into it.
+        self._screenshot_partial = (claim_output(settings.screenshot, "--screenshot", settings.overwrite)
+                                    if settings.screenshot is not None else None)
 
     @property
     def keeps_pixels(self) -> bool:
@@ -95,5 +99,5 @@ class Presenter:
 
     def save_screenshot(self) -> None:
         if self._screenshot_pending:
-            self.display.pygame.image.save(self.display.surface, str(self.settings.screenshot))
             self._screenshot_pending = False
+            save_into(self.display.surface, self._screenshot_partial, self.settings.screenshot)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from avatar.errors import AvatarError, DisplayError
 
+PRIVATE_FILE_MODE = 0o600  # a video or screenshot may hold the camera picture (classroom)
+
 
 def check_display(headless: bool) -> None:
     """Refuse early, in one line, to open a window where there is no display."""
@@ -70,20 +72,60 @@ class Display:
         self.pygame.quit()
 
 
-class VideoRecorder:
-    """Writes what the avatar showed as an mp4, one frame per processed frame."""
+def partial_path(path: Path) -> Path:
+    """Where a picture or video is written until it is whole: `name.partial.ext` (players and image
+    viewers still know the format by its extension, and the name says what it is)."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+
+def claim_output(path: Path, flag: str, overwrite: bool = False) -> Path:
+    """Check that `path` may be written and create its partial file, empty, readable only by the user
+    (0600). A file already there is replaced only with --overwrite. Returns the partial's path."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise AvatarError(f"{flag} {path}: folder {path.parent} does not exist")
+    partial = partial_path(path)
+    for existing in (path, partial):
+        if existing.exists() or existing.is_symlink():
+            if not overwrite:
+                raise AvatarError(f"{flag} {path}: {existing.name} exists; use --overwrite to replace it")
+            existing.unlink()
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE))
+    except OSError as exc:
+        raise AvatarError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
+    return partial
+
+
+def publish(partial: Path, path: Path) -> None:
+    """Make a whole partial file the final one: to disk first, then renamed in one step."""
+    fd = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(partial, PRIVATE_FILE_MODE)
+    os.replace(partial, path)
+
+
+class VideoRecorder:
+    """Writes what the avatar showed as an mp4, one frame per processed frame.
+
+    The video is written to `name.partial.mp4` (0600) and renamed to its name only when it is closed
+    whole, so a killed run never leaves an unreadable mp4 under the name that was asked for.
+    """
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], overwrite: bool = False):
         import cv2
 
         self._cv2 = cv2
-        path = Path(path)
-        if path.parent and not path.parent.exists():
-            raise AvatarError(f"--save-video {path}: folder {path.parent} does not exist")
-        self.path = path
+        self.path = Path(path)
+        self.partial = claim_output(self.path, "--save-video", overwrite)
         self.size = size
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        # OpenCV opens the file we created (truncating it), so it keeps its private mode.
+        self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self._writer.isOpened():
+            self.partial.unlink(missing_ok=True)
             raise AvatarError(f"--save-video {path}: cannot write a video there")
         self.frames = 0
 
@@ -98,4 +140,20 @@ class VideoRecorder:
         self.frames += 1
 
     def close(self) -> None:
+        if self._writer is None:
+            return
         self._writer.release()
+        self._writer = None
+        publish(self.partial, self.path)
+
+
+def save_into(surface, partial: Path, path: Path) -> None:
+    """A PNG of `surface` written into its claimed partial file (claim_output), then made final."""
+    import pygame
+
+    try:
+        pygame.image.save(surface, str(partial))
+    except (pygame.error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise AvatarError(f"--screenshot {path}: cannot write it ({exc})") from None
+    publish(partial, Path(path))
