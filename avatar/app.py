@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import sys
 import time
 from contextlib import ExitStack
@@ -134,12 +135,13 @@ def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source |
             stack.callback(source.close)
             run, session_info = _open_run(settings, mode, source, model, stack)
             ended = _run(run, settings, session_info, start_notices, signals)
-        _after_records(run, ended, signals)
+        finished_whole = _after_records(run, ended, signals)
     for notice in run.context.notices + run.notices + list(run.source.notices):
         print(f"notice: {notice}", file=sys.stderr)
     if ended.error is not None:
         raise ended.error
-    return 1 if ended.status is SessionStatus.ABORTED and ended.reason == "disk full" else 0
+    disk_full = ended.status is SessionStatus.ABORTED and ended.reason == "disk full"
+    return 1 if disk_full or not finished_whole else 0
 
 
 def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFile, stack: ExitStack) -> tuple[Run, dict]:
@@ -227,12 +229,17 @@ def _end(run: Run, status: SessionStatus, reason: str, last_t: float) -> None:
     run.notices.extend(run.sinks.end(status, reason, last_t, run.counts.presented, mode_info))
 
 
-def _after_records(run: Run, ended: Ended, signals: SignalGuard) -> None:
-    """Work on the closed, final records (a study's report); a signal now skips it, as one before did."""
+def _after_records(run: Run, ended: Ended, signals: SignalGuard) -> bool:
+    """Work on the closed, final records (a study's report); a signal now skips it, as one before did.
+    False when the disk filled during it (the run then exits non-zero)."""
     try:
         signals.resume()
         run.mode.after_records(run.context, ended.status)
     except StopRequested as stop:
         run.notices.append(f"{stop.reason}: {run.mode.name} mode's last step skipped; the records are complete")
     except Exception as exc:
+        if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+            run.notices.append(f"disk full: {run.mode.name} mode's last step not written; the records are complete")
+            return False
         run.notices.append(f"{run.mode.name} mode could not finish: {type(exc).__name__}: {first_line(exc)}")
+    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import json
 import os
 import re
@@ -131,47 +132,47 @@ class SessionLog:
     def event(self, type_: str, t_s: float | None, **fields: Any) -> None:
         record = {"type": type_, "t": None if t_s is None else round(float(t_s), 6), "wall": round(time.time(), 3)}
         record.update(fields)
-        line = json.dumps(record, sort_keys=False, default=str) + "\n"
-        self._write(self._events_file, lambda: self._events_file.write(line))
+        self._append(self._events_fd, (json.dumps(record, sort_keys=False, default=str) + "\n").encode("utf-8"))
+
+    def begin_closing(self) -> None:
+        """The run is over: the closing lines and session.json may use the room kept in reserve."""
+        with self._lock:
+            self._closing = True
+            self._release_reserve()
 
     def write_session(self, session: dict[str, Any]) -> None:
         """Write session.json atomically (a temporary file, then a rename)."""
         self.session = session
-        if self.disk_full:
+        if self.disk_full and not self._closing:
             return
         target = self.folder / "session.json"
-        temporary = self.folder / ".session.json.tmp"
         try:
-            if temporary.exists():
-                temporary.unlink()
-            with _open_private(temporary) as handle:
-                json.dump(session, handle, indent=2, default=str)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
+            write_atomically(target, (json.dumps(session, indent=2, default=str) + "\n").encode("utf-8"))
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if _is_disk_full(exc):
                 self.disk_full = True
                 raise DiskFullError(f"disk full while writing {target}: stopped with the data written so far") from None
             raise LogError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+    def _close_fds(self) -> None:
+        for fd in (self._frames_fd, self._events_fd):
+            if fd < 0:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass  # a full disk: what reached the file is kept, and the caller was told
+            finally:
+                os.close(fd)
+        self._frames_fd = self._events_fd = -1
 
     def close(self) -> None:
         with self._lock:
             if self.closed:
                 return
             self.closed = True
-            for handle in (self._frames_file, self._events_file):
-                try:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                except OSError:
-                    pass  # a full disk: what reached the file is kept, and the caller was told
-                finally:
-                    try:
-                        handle.close()
-                    except OSError:
-                        pass
+            self._close_fds()
+            self._release_reserve()
 
     def __enter__(self) -> SessionLog:
         return self

@@ -97,6 +97,9 @@ class Mode:
         """[main] A key in the window; return True if the mode used it."""
         return False
 
+    def on_line(self, context: ModeContext, line: str) -> None:
+        """[main] A line typed into the chat and sent (in a window with the chat on)."""
+
     def finished_reason(self) -> str | None:
         """[respond] Why the mode ended the run (for session_end), once before_frame said False."""
         return None

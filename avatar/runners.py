@@ -346,6 +346,9 @@ class WindowRunner:
             if event.type != pygame.KEYDOWN:
                 continue
             if run.chat is not None and run.chat.on_key(event):
+                line = run.chat.take_sent()
+                if line is not None:
+                    run.mode.on_line(run.context, line)
                 continue
             if run.mode.on_key(run.context, KeyPress(event.key, event.unicode or "")):
                 continue

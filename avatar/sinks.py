@@ -26,6 +26,9 @@ class Sink(Protocol):
 
     def event(self, t_s: float | None, event: Event) -> None: ...
 
+    def closing(self) -> None:
+        """The run is over: the closing events and finish() follow (make room for them)."""
+
     def finish(self, status: SessionStatus, session_info: dict[str, Any]) -> None:
         """After the closing events: the last word on the session (session.json)."""
 
@@ -45,6 +48,9 @@ class LogSink:
 
     def event(self, t_s: float | None, event: Event) -> None:
         self.log.event(event.type, t_s, **event.record())
+
+    def closing(self) -> None:
+        self.log.begin_closing()
 
     def finish(self, status: SessionStatus, session_info: dict[str, Any]) -> None:
         self.session_info.update(session_info, end=utc_now_iso(), status=status.value)
@@ -67,6 +73,9 @@ class LslSink:
 
     def event(self, t_s: float | None, event: Event) -> None:
         self.streams.push_marker(event.type, {"t": t_s, **event.record()})
+
+    def closing(self) -> None:
+        pass
 
     def finish(self, status: SessionStatus, session_info: dict[str, Any]) -> None:
         pass
@@ -111,10 +120,14 @@ class Sinks:
         problems = []
         for sink in self._sinks:
             try:
+                sink.closing()
                 if status is SessionStatus.ABORTED:
                     sink.event(t_s, Aborted(reason))
                 sink.event(t_s, SessionEnd(status.value, reason, frames))
-                sink.finish(status, {**session_info, "frames": frames})
+            except DiskFullError as exc:
+                problems.append(str(exc))
+            try:  # session.json tells the truth even when the last lines found no room
+                sink.finish(status, {**session_info, "frames": frames, "reason": reason})
             except DiskFullError as exc:
                 problems.append(str(exc))
         return problems

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,25 +73,50 @@ def test_an_error_in_one_frame_is_logged_and_the_loop_goes_on(tmp_path, monkeypa
     assert len(read_frames(folder)) == 15 - 2
 
 
-def test_a_full_disk_stops_cleanly_with_what_was_written(tmp_path, monkeypatch, capsys):
-    from avatar import logs
+TINY_DISK = r'''
+mount -t tmpfs -o size="$SIZE" tmpfs "$DISK" || exit 97
+"$@"
+code=$?
+cp -a "$DISK/logs" "$OUT/" 2>/dev/null
+exit $code
+'''
 
-    original = logs.SessionLog.write_row
-    rows = {"n": 0}
 
-    def frame_until_full(self, values):
-        rows["n"] += 1
-        if rows["n"] > 5:
-            raise_full = OSError(errno.ENOSPC, "No space left on device")
-            self._write(self._frames_file, lambda: (_ for _ in ()).throw(raise_full))
-        original(self, values)
+def _tiny_disks_work() -> bool:
+    if not sys.platform.startswith("linux") or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True)
+    return probe.returncode == 0
 
-    monkeypatch.setattr(logs.SessionLog, "write_row", frame_until_full)
-    assert run_mirror(_settings(tmp_path)) == 1
-    assert "disk full" in capsys.readouterr().err
-    folder = only_session(tmp_path)
-    assert len(read_frames(folder)) == 5
-    assert (folder / "frames.csv").read_text().endswith("\n")
+
+def _run_on_a_tiny_disk(tmp_path, size: str, *args: str) -> subprocess.CompletedProcess:
+    """The real program with --log-dir on a tmpfs of `size` (a mount namespace of its own); the
+    logs are copied out afterwards for the test to read."""
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    command = ["env", f"SIZE={size}", f"DISK={disk}", f"OUT={out}", "unshare", "-rm", "sh", "-c", TINY_DISK, "tiny",
+               sys.executable, str(ROOT / "run.py"), *args, "--log-dir", str(disk / "logs")]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _tiny_disks_work(), reason="needs unshare -rm to mount a tiny tmpfs")
+def test_a_full_disk_ends_with_whole_rows_closing_lines_and_a_true_session_json(tmp_path):
+    result = _run_on_a_tiny_disk(tmp_path, "360k", "--source", str(ROOT / "tests" / "fixtures" / "smile_on_off.mp4"),
+                                 "--headless")
+    assert result.returncode == 1, result.stderr
+    assert "disk full" in result.stderr and "Traceback" not in result.stderr
+    folder = only_session(tmp_path / "out" / "logs")
+    data = (folder / "frames.csv").read_bytes()
+    assert data.endswith(b"\n")
+    rows = read_frames(folder)
+    assert 20 < len(rows) < 600 and all(None not in r.values() for r in rows)  # every row whole
+    events = _events(folder)
+    assert [e["type"] for e in events][-2:] == ["aborted", "session_end"] and events[-2]["reason"] == "disk full"
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "aborted" and info["reason"] == "disk full" and info["end"]
+    assert sorted(p.name for p in folder.iterdir()) == ["events.jsonl", "frames.csv", "session.json"]  # no .tmp, no .reserve
 
 
 class FakeCapture:
@@ -210,3 +235,45 @@ def test_an_mp4_cut_before_its_index_is_named_as_such(tmp_path):
     cut.write_bytes(ftyp + mdat)
     with pytest.raises(SourceError, match="without its index"):
         open_source(str(cut))
+
+
+# --- a hostile world: every bad input is one short line that names what is at fault ------------------------
+
+LONG_NAME = "x" * 300  # longer than any file name the system allows (255 bytes)
+
+
+def _hostile_inputs(tmp_path):
+    from test_sources import write_png_bomb
+
+    def config(name, text):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    deep = "[run]\nsource = " + "[" * 400 + "]" * 400 + "\n"
+    return {
+        "image bomb": (["--source", str(write_png_bomb(tmp_path / "bomb.png"))], "bomb.png is 30000 x 30000 pixels"),
+        "long --source": (["--source", str(tmp_path / (LONG_NAME + ".mp4"))], "--source "),
+        "long --log-dir": (["--source", str(ASTRONAUT), "--log-dir", str(tmp_path / LONG_NAME)], "--log-dir "),
+        "long --config": (["--config", str(tmp_path / (LONG_NAME + ".toml"))], ".toml: cannot read it"),
+        "long --avatar": (["--source", str(ASTRONAUT), "--avatar", LONG_NAME], "avatar style"),
+        "NUL in log_dir": (["--source", str(ASTRONAUT), "--config", config("nul.toml", '[run]\nlog_dir = "a\\u0000b"\n')],
+                           "nul.toml:2: run.log_dir"),
+        "deep nesting": (["--config", config("deep.toml", deep)], "deep.toml:2: lists or tables nested"),
+        "huge value": (["--config", config("huge.toml", '[run]\nsource = "' + "v" * 900_000 + '"\n')], "huge.toml:2: run.source"),
+        "huge key": (["--config", config("key.toml", "[run]\n" + "k" * 900_000 + " = 1\n")], "key.toml:2: run.kkk"),
+        "huge file": (["--config", config("big.toml", "# " + "c" * 1_100_000 + "\n")], "big.toml: too large"),
+    }
+
+
+@pytest.mark.parametrize("case", ["image bomb", "long --source", "long --log-dir", "long --config", "long --avatar",
+                                  "NUL in log_dir", "deep nesting", "huge value", "huge key", "huge file"])
+def test_hostile_input_ends_as_one_short_line_naming_it(tmp_path, case):
+    args, named = _hostile_inputs(tmp_path)[case]
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, "--headless"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[:500]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[:500]
+    assert "unexpected" not in lines[0] and "Traceback" not in result.stderr
+    assert named in lines[0] and len(lines[0]) < 400

@@ -202,6 +202,11 @@ class ExhibitMode(Mode):
                 raise StopRequested("quit key (typed quit)")
         return True  # visitors' keys do nothing else: no fullscreen toggle, no single-key quit
 
+    def on_line(self, context: ModeContext, line: str) -> None:
+        # With the chat on, letters go to its text line: the quit word then comes as a sent line.
+        if line.strip().lower() == self.settings.quit_word:
+            raise StopRequested("quit key (typed quit)")
+
     def on_end(self, context: ModeContext, status: SessionStatus, reason: str) -> dict:
         if self.attract:
             self._end_attract(context, self.last_t)
