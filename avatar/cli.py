@@ -147,10 +147,10 @@ def _chat_settings(args: argparse.Namespace, log_dir):
     from avatar.chat import chat_settings_from_args
     from avatar.modes.registry import ModeName
 
-    # Typed text is logged only with --log-dir, and never in exhibit mode (privacy).
+    # Typed words are logged only with --log-chat-text (else lengths), and never in exhibit mode (privacy).
     exhibit = getattr(args, "mode", None) is ModeName.EXHIBIT
     enabled = bool(args.chat) or not exhibit
-    settings = chat_settings_from_args(args, log_text=log_dir is not None and not exhibit)
+    settings = chat_settings_from_args(args, log_text=args.log_chat_text, exhibit=exhibit)
     return settings if enabled else None
 
 

@@ -30,14 +30,17 @@ from avatar.chat import (
     Speaker,
     TextInput,
     Tone,
+    build_chat_parser,
     command_chat,
     compose,
     endpoint_url,
+    plain_text,
     read_text,
     reflect,
     respond,
     sentiment,
 )
+from avatar.chat.overlay import ChatOverlay
 from avatar.errors import SourceError
 
 FINE = "I'm fine, really."
@@ -241,6 +244,22 @@ class _FakeLLM(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length))
         self.server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
         behaviour = self.server.behaviour
+        if behaviour == "trickle":
+            return self._trickle(self._payload("Too late."))
+        if behaviour.startswith("redirect"):  # "redirect 302" to server.location
+            self.send_response(int(behaviour.split()[1]))
+            self.send_header("Location", self.server.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if behaviour == "raw":  # server.raw as the body, with or without a Content-Length
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if self.server.raw_length:
+                self.send_header("Content-Length", str(len(self.server.raw)))
+            self.end_headers()
+            self.wfile.write(self.server.raw)
+            return
         if behaviour == "slow":
             time.sleep(1.5)
         if behaviour == "500":
@@ -271,6 +290,23 @@ class _FakeLLM(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    @staticmethod
+    def _payload(content: str) -> bytes:
+        message = {"role": "assistant", "content": content}
+        return json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+
+    def _trickle(self, payload: bytes) -> None:
+        """A whole, valid response, status line included, one byte every half second."""
+        response = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload)
+        try:
+            for byte in response:
+                if self.server.stopping.wait(0.5):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:  # the client gave up and shut the connection: what the test wants
+            self.server.trickle_cut.set()
+
 
 @pytest.fixture
 def llm_server():
@@ -279,12 +315,56 @@ def llm_server():
     server.block_on_close = False
     server.behaviour = "ok"
     server.requests = []
+    server.location = ""
+    server.raw, server.raw_length = b"", True
+    server.stopping, server.trickle_cut = threading.Event(), threading.Event()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
+    server.stopping.set()
     server.shutdown()
     server.server_close()
+
+
+class _Listener:
+    """A TCP port on 127.0.0.1 that records every connection and its first bytes (HTTP or FTP alike)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(0.3)
+                try:
+                    self.received.append(conn.recv(65536))
+                except OSError:  # an FTP client waits for a greeting it never gets
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self.sock.close()
+
+
+@pytest.fixture
+def elsewhere():
+    listener = _Listener()
+    yield listener
+    listener.close()
 
 
 def _endpoint_settings(server, **overrides) -> ChatSettings:
@@ -350,6 +430,95 @@ def test_unreachable_endpoint_falls_back():
     assert reply.source is ReplySource.OFFLINE and reply.fallback_reason.startswith(("unreachable", "connection"))
 
 
+def test_a_trickling_endpoint_cannot_hold_the_chat_past_its_total_timeout(llm_server):
+    llm_server.behaviour = "trickle"  # every byte arrives well within a per-read timeout
+    start = time.perf_counter()
+    reply = Responder(_endpoint_settings(llm_server, timeout_s=1.0, seed=3)).reply(FINE, WINCING)
+    assert time.perf_counter() - start < 1.0 + 1.0
+    assert reply.source is ReplySource.OFFLINE and reply.fallback_reason == "timeout"
+    assert reply.text == respond(FINE, WINCING, random.Random(3))
+    assert llm_server.trickle_cut.wait(3.0)  # the abandoned connection was shut, not left to trickle on
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_host_is_not_followed_and_the_key_stays_home(llm_server, elsewhere, code):
+    llm_server.behaviour = f"redirect {code}"
+    llm_server.location = f"http://127.0.0.1:{elsewhere.port}/v1/chat/completions"
+    responder = Responder(_endpoint_settings(llm_server, seed=2), environ={"AVATAR_CHAT_KEY": "sk-secret-123"})
+    reply = responder.reply(FINE, WINCING)
+    assert reply.source is ReplySource.OFFLINE and reply.fallback_reason == "redirect"
+    assert reply.text == respond(FINE, WINCING, random.Random(2))
+    assert llm_server.requests[0]["auth"] == "Bearer sk-secret-123"  # the endpoint itself got it ...
+    time.sleep(0.2)
+    assert elsewhere.received == []  # ... the redirect's target was never contacted
+    assert not any(b"sk-secret" in data or b"Authorization" in data for data in elsewhere.received)
+
+
+def test_a_redirect_to_ftp_opens_no_ftp_connection(llm_server, elsewhere):
+    llm_server.behaviour = "redirect 302"
+    llm_server.location = f"ftp://127.0.0.1:{elsewhere.port}/reply.json"
+    reply = Responder(_endpoint_settings(llm_server)).reply("Hello", NEUTRAL)
+    assert reply.source is ReplySource.OFFLINE and reply.fallback_reason == "redirect"
+    time.sleep(0.2)
+    assert elsewhere.received == []
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"[" * 30_000 + b"]" * 30_000, "bad json"),  # within the size cap: nested past the parser's depth
+        (b"[" * 100_000 + b"]" * 100_000, "reply too large"),
+        (b'{"choices": [{"message": {"content": "caf\xe9"}}]}', "bad json"),  # Latin-1, not UTF-8
+        (b'{"choices": [{"message": {"content": "\xed\xa0\x80"}}]}', "bad json"),  # an encoded surrogate
+        (b"[]", "bad json"),
+        (b'"Hello"', "bad json"),
+        (b'{"choices": "Hello"}', "bad json"),
+        (b'{"choices": []}', "bad json"),
+        (b'{"choices": [null]}', "bad json"),
+        (b'{"choices": [{"message": {"content": ["Hello"]}}]}', "bad json"),
+        (b'{"choices": [{"message": {"content": "Hi"}, "finish_reason": {"x": 1}}]}', "bad json"),
+        (b'{"choices": [{"message": {"content": 1' + b"1" * 5000 + b'}}]}', "bad json"),  # too many digits
+    ],
+    ids=["nested", "nested-huge", "latin-1", "surrogate-bytes", "list", "string", "choices-string", "no-choices",
+         "null-choice", "content-list", "finish-object", "huge-int"],
+)
+def test_hostile_or_odd_json_falls_back_instead_of_raising(llm_server, raw, reason):
+    llm_server.behaviour, llm_server.raw = "raw", raw
+    reply = Responder(_endpoint_settings(llm_server, seed=5)).reply(FINE, WINCING)
+    assert reply.source is ReplySource.OFFLINE and reply.fallback_reason == reason
+    assert reply.text == respond(FINE, WINCING, random.Random(5))
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_huge_reply_is_capped_and_falls_back(llm_server, declared):
+    content = "Hello there. " * 20_000  # 260 KB of valid JSON
+    llm_server.behaviour, llm_server.raw_length = "raw", declared
+    llm_server.raw = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+    reply = Responder(_endpoint_settings(llm_server, max_reply_bytes=64 * 1024)).reply("Hello", NEUTRAL)
+    assert reply.source is ReplySource.OFFLINE and reply.fallback_reason == "reply too large"
+
+
+HOSTILE_REPLY = "Hello\x00 there \x1b[2J\x1b[H friend\x1b]0;pwned\x07 \U0001F600 caf\u00e9\ud800 \x9b31m\u202eok\r\nbye\x7f"
+
+
+def test_control_characters_and_escapes_are_stripped_from_an_endpoint_reply(llm_server):
+    llm_server.behaviour = "raw"
+    llm_server.raw = json.dumps({"choices": [{"message": {"content": HOSTILE_REPLY}, "finish_reason": "stop"}]}).encode()
+    reply = Responder(_endpoint_settings(llm_server)).reply("Hello", NEUTRAL)
+    assert reply.source is ReplySource.ENDPOINT
+    assert reply.text == "Hello there friend \U0001F600 caf\u00e9 ok bye"
+    reply.text.encode("utf-8")  # no unpaired surrogate left: it encodes (and pygame can draw it)
+
+
+def test_plain_text_keeps_real_unicode_and_removes_what_a_terminal_would_obey():
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # one emoji made with zero-width joiners
+    assert plain_text(f"Ça va? Sí, {family} \u2764\ufe0f 東京") == f"Ça va? Sí, {family} \u2764\ufe0f 東京"
+    assert plain_text("a\x1b[31mred\x1b[0m b\x1bc c\x1bP1;2|x\x1b\\ d\x9d8;;http://x\x9c e") == "ared b c d e"
+    assert plain_text("one\r\ntwo\tthree\x00") == "one  two three"
+    assert plain_text("one\r\ntwo\tthree\x0b", keep_newlines=True) == "one\ntwo\tthree "
+    assert plain_text("\x1b]52;c;cGF3bmVk") == ""  # an unterminated OSC (clipboard write) swallows the rest
+
+
 # --- The controller and the text line ------------------------------------------------------------
 
 
@@ -367,7 +536,7 @@ def test_controller_submit_returns_at_once_and_poll_gets_the_reply_later():
     controller = ChatController(ChatSettings(), responder=slow)
     start = time.perf_counter()
     assert controller.submit("  hello   there ", NEUTRAL)
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 1.0  # the responder holds it 5 s; 1 s leaves room for a busy machine
     assert controller.busy and controller.waiting and controller.load_extra(0.0) == pytest.approx(0.2)
     assert controller.poll(0.0) is None
     assert not controller.submit("again", NEUTRAL)  # one message at a time
@@ -384,6 +553,44 @@ def test_controller_logs_text_only_when_asked():
     controller.submit(FINE, SMILING)
     reply = controller.wait(5.0)
     assert controller.events[0].text == FINE and controller.events[1].text == reply.text
+
+
+def test_chat_events_hold_only_lengths_by_default():
+    controller = ChatController(ChatSettings())
+    controller.submit(FINE, SMILING)
+    reply = controller.wait(5.0)
+    records = [event.record() for event in controller.pop_events()]
+    assert records == [{"length": len(FINE)}, {"length": len(reply.text), "source": "offline", "latency_ms": records[1]["latency_ms"]}]
+    assert "fine" not in json.dumps(records).lower()
+
+
+def _run_settings(*argv: str):
+    from avatar.cli import build_run_parser, settings_from_args
+
+    return settings_from_args(build_run_parser().parse_args(["--source", "demo", *argv]))
+
+
+def test_log_chat_text_is_off_by_default_even_with_a_log_dir_and_is_named_in_session_json(tmp_path):
+    default = _run_settings("--log-dir", str(tmp_path))
+    assert default.chat.log_text is False and default.to_json()["chat"]["log_text"] is False
+    asked = _run_settings("--log-dir", str(tmp_path), "--log-chat-text")
+    assert asked.chat.log_text is True and asked.to_json()["chat"]["log_text"] is True
+    json.dumps(asked.to_json())  # session.json's "settings" holds it as it is
+
+
+def test_log_chat_text_is_refused_in_exhibit_mode():
+    from avatar.errors import CliError
+
+    with pytest.raises(CliError, match="--log-chat-text"):
+        _run_settings("--mode", "exhibit", "--chat", "--log-chat-text")
+    assert _run_settings("--mode", "exhibit", "--chat").chat.log_text is False
+
+
+def test_the_chat_command_keeps_nothing_so_has_no_log_chat_text_flag():
+    from avatar.errors import CliError
+
+    with pytest.raises(CliError, match="--log-chat-text"):
+        build_chat_parser().parse_args(["--source", "x.png", "--log-chat-text"])
 
 
 def test_controller_reveals_words_at_the_set_rate_and_moves_the_mouth():
@@ -451,6 +658,69 @@ def test_text_input_takes_pygame_events_and_keeps_shortcuts_when_closed():
     assert box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")) == "abc"
 
 
+def _keys(text: str):
+    import pygame
+
+    keys = [pygame.event.Event(pygame.KEYDOWN, key=ord(char), unicode=char) for char in text]
+    return keys + [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")]
+
+
+def test_overlay_hands_on_the_line_it_sent_once_so_a_mode_sees_typed_words():
+    events = []
+    overlay = ChatOverlay(ChatSettings(), lambda t_s, event: events.append(event), opens_on_typing=True)
+    try:
+        for event in _keys("quit")[:-1]:
+            assert overlay.on_key(event) and overlay.take_sent() is None
+        assert overlay.on_key(_keys("")[-1])
+        assert overlay.take_sent() == "quit"
+        assert overlay.take_sent() is None
+        assert [e.type for e in events] == ["chat_user"]  # it was sent to the chat as well
+    finally:
+        overlay.close()
+
+
+class _ModeContext:
+    """What ExhibitMode.draw uses of a run's ModeContext, off-window."""
+
+    def __init__(self, painter):
+        self.painter = painter
+        self.camera_lost = False
+        self.windowed = False
+
+
+def _exhibit_frame(overlay):
+    from avatar.modes.exhibit import ExhibitMode
+    from avatar.presenter import Presenter, PresentSettings
+    from avatar.render import AvatarRenderer
+    from avatar.rig import NEUTRAL as NEUTRAL_CONTROLS
+    from avatar.window import Display
+
+    renderer = AvatarRenderer()
+    presenter = Presenter(Display((640, 360), headless=True), renderer, ExhibitMode(), _ModeContext(renderer),
+                          PresentSettings("test", show_status=False), overlay=overlay)
+    presenter.draw(NEUTRAL_CONTROLS, None)
+    return presenter.display.pygame.image.tostring(presenter.display.surface, "RGB")
+
+
+def test_a_mode_that_draws_itself_still_shows_the_chat_line_and_bubble():
+    overlay = ChatOverlay(ChatSettings(words_per_s=100.0), lambda t_s, event: None, opens_on_typing=True)
+    try:
+        plain = _exhibit_frame(None)
+        for event in _keys("hello"):
+            overlay.on_key(event)
+        overlay.controller.wait(5.0)  # the reply has arrived ...
+        overlay.controller.submit = lambda *args: False  # (no second request)
+        for event in _keys("typing")[:-1]:  # ... and a new line is being typed
+            overlay.on_key(event)
+        bubble, _ = overlay.tick()
+        assert bubble and overlay.caption() == "> typing_"
+        with_chat = _exhibit_frame(overlay)
+    finally:
+        overlay.close()
+    changed = sum(a != b for a, b in zip(plain, with_chat, strict=True))
+    assert changed > 2000  # the bubble and the typed line, drawn over the exhibit's own view
+
+
 def test_speaker_without_an_engine_gives_a_one_line_notice_and_goes_on():
     notices = []
     speaker = Speaker(on_notice=notices.append)
@@ -506,3 +776,18 @@ def test_command_chat_interactive_prompt_ends_on_eof(capsys, monkeypatch):
 def test_command_chat_bad_source_is_a_source_error(tmp_path):
     with pytest.raises(SourceError, match="not found"):
         command_chat(["--source", str(tmp_path / "missing.png"), "--say", "hi"])
+
+
+def test_command_chat_prints_no_terminal_escape_sequences(capsys, llm_server, tmp_path):
+    import shutil
+
+    hostile_name = tmp_path / "me\x1b[2J\x1b]0;pwned\x07.png"  # a file name is text from outside too
+    shutil.copy(ASTRONAUT, hostile_name)
+    llm_server.behaviour = "raw"
+    llm_server.raw = json.dumps({"choices": [{"message": {"content": HOSTILE_REPLY}, "finish_reason": "stop"}]}).encode()
+    assert command_chat(["--source", str(hostile_name), "--say", "Hello", "--chat-endpoint", llm_server.url]) == 0
+    out = capsys.readouterr().out
+    assert not any(char in out for char in "\x1b\x00\x07\x9b\x7f")
+    lines = out.strip().splitlines()
+    assert lines[0].endswith("[me.png]")
+    assert lines[-1] == "Hello there friend \U0001F600 caf\u00e9 ok bye"

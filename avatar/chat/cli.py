@@ -12,8 +12,9 @@ from avatar.arguments import familiarity, positive, run_subcommand, seed, subcom
 from avatar.chat.context import FaceContext
 from avatar.chat.controller import Speaker
 from avatar.chat.endpoint import Responder, endpoint_url
+from avatar.chat.responder import plain_text
 from avatar.chat.settings import ChatSettings
-from avatar.errors import SourceError
+from avatar.errors import CliError, SourceError
 
 # --------------------------------------------------------------------------------------------------
 # Reading a face from a source, and the command line
@@ -93,9 +94,16 @@ def add_chat_arguments(parser: argparse.ArgumentParser, include_chat_flag: bool 
     group.add_argument("--chat-model", default="local", help="the model name the endpoint expects (default: local)")
     group.add_argument("--chat-timeout", type=positive("--chat-timeout"), default=8.0, help="seconds before the offline answer takes over (default 8)")
     group.add_argument("--speak", action="store_true", help="read replies aloud with pyttsx3, if installed")
+    if include_chat_flag:  # the window's run logs and streams events; `python -m avatar chat` keeps nothing
+        group.add_argument("--log-chat-text", action="store_true",
+                           help="keep the typed and answered words in events.jsonl and LSL markers (default: lengths only; "
+                                "not in exhibit mode)")
 
 
-def chat_settings_from_args(args: argparse.Namespace, log_text: bool = False) -> ChatSettings:
+def chat_settings_from_args(args: argparse.Namespace, log_text: bool = False, exhibit: bool = False) -> ChatSettings:
+    """The chat's settings from the flags; `log_text` is --log-chat-text, which exhibit mode refuses."""
+    if log_text and exhibit:
+        raise CliError("--log-chat-text cannot be used in exhibit mode: visitors' words are never kept")
     return ChatSettings(
         endpoint=args.chat_endpoint,
         model=args.chat_model,
@@ -134,17 +142,20 @@ def chat_from_args(args: argparse.Namespace) -> int:
 
     start = args.familiarity if args.familiarity is not None else EmpathySettings().familiarity_start
     context = read_face_context(args.source, start, window_s=args.window, model=args.model)
-    print(f"{context.summary()} [{Path(args.source).name if args.source not in ('camera', 'demo') else args.source}]", flush=True)
+    name = Path(args.source).name if args.source not in ("camera", "demo") else args.source
+    # Everything printed is plain text: a file name or a reply could carry terminal escape sequences.
+    print(plain_text(f"{context.summary()} [{name}]"), flush=True)
     responder = Responder(chat_settings_from_args(args))
     speaker = Speaker() if args.speak else None
 
     def answer(text: str) -> str:
         reply = responder.reply(text, context)
         if reply.fallback_reason:
-            print(f"notice: chat endpoint not used ({reply.fallback_reason}); answered offline", file=sys.stderr, flush=True)
+            print(plain_text(f"notice: chat endpoint not used ({reply.fallback_reason}); answered offline"), file=sys.stderr,
+                  flush=True)
         if speaker is not None:
             speaker.say(reply.text)
-        return reply.text
+        return plain_text(reply.text)
 
     try:
         if args.say is not None:

@@ -157,7 +157,7 @@ KEYDOWN = 768
 
 
 class TextInput:
-    """The text line at the bottom of the window: pure logic over (key, unicode) of KEYDOWN events.
+    """The text line of the window (drawn at the top): pure logic over (key, unicode) of KEYDOWN events.
 
     While inactive, a printable character opens it (when `opens_on_typing`), and so does Enter.
     Enter sends (feed returns the text), Esc cancels, Backspace deletes.

@@ -4,9 +4,12 @@ Sits on top of avatar.chat.responder (the offline answer and the safety check); 
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from avatar.chat.context import FaceContext
-from avatar.chat.responder import is_safe_reply, respond
+from avatar.chat.responder import is_safe_reply, plain_text, respond
 from avatar.chat.settings import ChatSettings, ReplySource, ResponderSettings
 
 # --------------------------------------------------------------------------------------------------
@@ -66,6 +69,166 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+class _Cutoff:
+    """The sockets of one request, so the deadline can shut them from the waiting thread.
+
+    A shut socket wakes the request's thread at once, whatever it was waiting for, and it ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._cut = False
+
+    def opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            cut = self._cut
+        if cut:  # connected after the deadline: nothing more goes out
+            _shut(sock)
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed or never connected
+        pass
+
+
+class _CutoffHandler:
+    """An HTTP(S) handler whose connections report their socket to a _Cutoff once connected."""
+
+    def __init__(self, cutoff: _Cutoff, **kwargs):
+        super().__init__(**kwargs)
+        self._cutoff = cutoff
+
+    def do_open(self, http_class, req, **http_conn_args):
+        cutoff = self._cutoff
+
+        def connection(host, **kwargs):
+            conn = http_class(host, **kwargs)
+            connect = conn.connect
+
+            def connect_and_report() -> None:
+                connect()
+                cutoff.opened(conn.sock)
+
+            conn.connect = connect_and_report
+            return conn
+
+        return super().do_open(connection, req, **http_conn_args)
+
+
+class _HTTPHandler(_CutoffHandler, urllib.request.HTTPHandler):
+    pass
+
+
+class _HTTPSHandler(_CutoffHandler, urllib.request.HTTPSHandler):
+    pass
+
+
+def _opener(url: str, cutoff: _Cutoff) -> urllib.request.OpenerDirector:
+    """http and https only, and no redirect handler: a 3xx is an HTTPError, never followed.
+
+    Following one would re-send the key to another host, or open another scheme (ftp://, file://).
+    """
+    opener = urllib.request.OpenerDirector()
+    # A local server must not go through a proxy set for the internet (it would fail or leak the text).
+    proxies = urllib.request.ProxyHandler({}) if _is_loopback(url) else urllib.request.ProxyHandler()
+    for handler in (proxies, _HTTPHandler(cutoff), _HTTPSHandler(cutoff), urllib.request.UnknownHandler(),
+                    urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
+def _read_capped(response, max_bytes: int) -> bytes:
+    declared = (response.headers.get("Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise EndpointFailure("reply too large")
+    raw = response.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise EndpointFailure("reply too large")
+    return raw
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], settings: ChatSettings) -> bytes:
+    """POST and read the reply within `settings.timeout_s` in all (name lookup, connect, send, read).
+
+    The exchange runs in a thread of its own; at the deadline its sockets are shut and the caller
+    goes on, however slowly the server trickles its bytes.
+    """
+    deadline = time.monotonic() + settings.timeout_s
+    cutoff = _Cutoff()
+    opener = _opener(url, cutoff)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    result: dict[str, object] = {}
+
+    def exchange() -> None:
+        try:
+            with opener.open(request, timeout=settings.timeout_s) as response:
+                result["raw"] = _read_capped(response, settings.max_reply_bytes)
+        except BaseException as exc:  # handed to the waiting thread, which names it
+            result["error"] = exc
+
+    worker = threading.Thread(target=exchange, name="chat-endpoint", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if worker.is_alive():
+        cutoff.cut()
+        raise EndpointFailure("timeout")
+    error = result.get("error")
+    if error is None:
+        return result["raw"]  # type: ignore[return-value]
+    if isinstance(error, EndpointFailure):
+        raise error
+    if isinstance(error, urllib.error.HTTPError):
+        error.close()
+        if 300 <= error.code < 400:
+            raise EndpointFailure("redirect")
+        raise EndpointFailure(f"http {error.code}")
+    if isinstance(error, urllib.error.URLError):
+        if isinstance(error.reason, TimeoutError) or "timed out" in str(error.reason):
+            raise EndpointFailure("timeout")
+        raise EndpointFailure(f"unreachable: {type(error.reason).__name__}")
+    if isinstance(error, TimeoutError):
+        raise EndpointFailure("timeout")
+    if isinstance(error, OSError):  # before HTTPException: a server that hangs up is a connection error
+        raise EndpointFailure(f"connection error: {type(error).__name__}")
+    if isinstance(error, http.client.HTTPException):
+        raise EndpointFailure(f"bad http: {type(error).__name__}")
+    raise EndpointFailure(f"error ({type(error).__name__})")
+
+
+def _reply_of(raw: bytes) -> tuple[str | None, str | None]:
+    """(content, finish_reason) of an OpenAI-style reply; EndpointFailure("bad json") for anything else.
+
+    Not UTF-8, not JSON, nested too deeply for the parser, or not the expected shape: all "bad json".
+    """
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise EndpointFailure("bad json") from None
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict):
+        raise EndpointFailure("bad json")
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        content = choice.get("text")
+    finish = choice.get("finish_reason")
+    if not isinstance(content, str | None) or not isinstance(finish, str | None):
+        raise EndpointFailure("bad json")
+    return content, finish
+
+
 def ask_endpoint(
     text: str,
     context: FaceContext,
@@ -73,7 +236,10 @@ def ask_endpoint(
     history: Sequence[tuple[str, str]] = (),
     api_key: str | None = None,
 ) -> str:
-    """One chat completion; raises EndpointFailure with a short reason for anything but a usable reply."""
+    """One chat completion; raises EndpointFailure with a short reason for anything but a usable reply.
+
+    The reply is plain text (see plain_text) on one line; the whole exchange takes at most `timeout_s`.
+    """
     if not settings.endpoint:
         raise EndpointFailure("no endpoint")
     try:
@@ -96,37 +262,12 @@ def ask_endpoint(
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    # A local server must not go through a proxy set for the internet (it would fail or leak the text).
-    handlers = [urllib.request.ProxyHandler({})] if _is_loopback(url) else []
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=settings.timeout_s) as response:
-            raw = response.read(1_000_000)
-    except urllib.error.HTTPError as exc:
-        raise EndpointFailure(f"http {exc.code}") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError) or "timed out" in str(exc.reason):
-            raise EndpointFailure("timeout") from None
-        raise EndpointFailure(f"unreachable: {type(exc.reason).__name__}") from None
-    except TimeoutError:
-        raise EndpointFailure("timeout") from None
-    except OSError as exc:
-        raise EndpointFailure(f"connection error: {type(exc).__name__}") from None
-    try:
-        payload = json.loads(raw.decode("utf-8"))
-        choice = payload["choices"][0]
-        content = choice.get("message", {}).get("content")
-        if content is None:
-            content = choice.get("text")
-        finish = choice.get("finish_reason")
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
-        raise EndpointFailure("bad json") from None
+    content, finish = _reply_of(_post(url, body, headers, settings))
     if finish == "content_filter":
         raise EndpointFailure("refusal (content_filter)")
-    if not isinstance(content, str) or not content.strip():
+    content = " ".join(plain_text(content or "").split())
+    if not content:
         raise EndpointFailure("empty reply")
-    content = " ".join(content.split())
     if _REFUSAL.match(content):
         raise EndpointFailure("refusal")
     if not is_safe_reply(content):
@@ -172,7 +313,8 @@ class Responder:
             except EndpointFailure as exc:
                 reason = exc.reason
         if answer is None:
-            answer = respond(text, context, self.rng, self.settings.responder)
+            # The offline reply may echo the words back: the same plain text as an endpoint's.
+            answer = plain_text(respond(text, context, self.rng, self.settings.responder))
         self.history.append((text, answer))
         del self.history[: -max(1, self.settings.history_turns)]
         return ChatReply(answer, source, reason, (time.perf_counter() - start) * 1000.0)

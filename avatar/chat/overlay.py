@@ -1,7 +1,8 @@
 """Typing to the avatar in the window: the text line, the reply's bubble and mouth, the chat's extra load.
 
 Plugs into a windowed run beside the mode (runners.py): it watches the answered frames for the face
-context, takes the keys that belong to the text line, and is drawn over the plain avatar.
+context, takes the keys that belong to the text line, and is drawn over the avatar or the mode's view
+(presenter.py). A sent line is also handed on (take_sent), so a mode's typed command still works.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ChatOverlay:
         self.speaker = Speaker() if speak else None
         self._emit = emit
         self._faces: deque = deque(maxlen=240)  # (t_s, Expression): appended by the answering thread
+        self._sent: str | None = None  # the line the last key sent, until take_sent()
         self._familiarity = 0.0
         self._t_s = 0.0
 
@@ -46,11 +48,17 @@ class ChatOverlay:
         if not self.text_input.wants(event.key, event.unicode or ""):
             return False
         sent = self.text_input.feed(event)
+        self._sent = sent or None
         if sent:
             context = FaceContext.from_expressions(list(self._faces), self._familiarity, window_s=FACE_WINDOW_S)
             self.controller.submit(sent, context)
             self._flush_events()
         return True
+
+    def take_sent(self) -> str | None:
+        """The line the last key sent (once), so the mode sees typed lines too: the exhibit's quit word."""
+        sent, self._sent = self._sent, None
+        return sent
 
     def tick(self) -> tuple[str | None, float]:
         now = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from avatar.chat.context import FaceContext
@@ -139,6 +140,40 @@ BANNED_WORDS = (
 def is_safe_reply(text: str) -> bool:
     lowered = text.lower()
     return not any(word in lowered for word in BANNED_WORDS)
+
+
+# Terminal control sequences, 7-bit and 8-bit (C1) forms: a CSI (ESC [ ... final byte, which moves the
+# cursor or clears the screen), a string command (OSC, DCS, SOS, PM, APC: up to BEL or ST; an OSC can
+# set the window title or write the clipboard), and the other two- or three-byte escapes (ESC c resets).
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# Bidirectional embeddings, overrides and isolates reorder what is shown ("Trojan Source").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BREAKS = frozenset("\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def plain_text(text: str, keep_newlines: bool = False) -> str:
+    """Text that is safe to print on a terminal or draw in the window: real Unicode (accents, emoji) only.
+
+    Removes terminal escape sequences, control characters (NUL, BEL, DEL, C1), bidi overrides and unpaired
+    surrogates. Line breaks and tabs become spaces, or with `keep_newlines` stay as "\\n" and "\\t".
+    """
+    if keep_newlines:
+        text = text.replace("\r\n", "\n")
+    out = []
+    for char in _ESCAPES.sub("", text):
+        if keep_newlines and char in "\n\t":
+            out.append(char)
+        elif char in _BREAKS:
+            out.append(" ")
+        elif char in _BIDI or unicodedata.category(char) in ("Cc", "Cs"):
+            continue
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 # (formal, casual) variants for each situation. {feeling} is the reflected clause ("you're tired").

@@ -40,7 +40,8 @@ class ChatSettings:
 
     endpoint: str | None = None  # an OpenAI-compatible server, e.g. http://127.0.0.1:8080 (llama.cpp)
     model: str = "local"  # the `model` field sent to the endpoint (Ollama needs a real name, e.g. llama3.2)
-    timeout_s: float = 8.0  # past this the endpoint is abandoned and the offline responder answers
+    timeout_s: float = 8.0  # the whole request (connect, send, read) past this: the offline responder answers
+    max_reply_bytes: int = 64 * 1024  # a few sentences are < 2 KB; a larger reply is refused unread
     api_key_env: str = "AVATAR_CHAT_KEY"  # read at request time; never logged or stored in settings
     max_tokens: int = 80  # replies are a few sentences at most
     temperature: float = 0.7
@@ -50,7 +51,7 @@ class ChatSettings:
     hold_s: float = 5.0  # the whole reply stays in the bubble this long after the last word
     mouth_syllables_per_s: float = 4.5  # mouth open-close cycles per second while words appear
     load_extra: float = 0.2  # added to the simulated load while the avatar answers (the echo weakens a little)
-    log_text: bool = False  # put the typed and answered text in the events (off: lengths only)
+    log_text: bool = False  # --log-chat-text: the typed and answered words in the events (off: lengths only)
     responder: ResponderSettings = field(default_factory=ResponderSettings)
 
 
