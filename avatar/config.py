@@ -15,18 +15,20 @@ from typing import Any
 from avatar import settings_schema as schema
 from avatar.settings_schema import setting
 
+MAX_PATH = 4096  # characters: Linux's PATH_MAX; a longer path cannot be opened anywhere
+
 
 @dataclass(frozen=True)
 class RunSection:
     """The [run] keys. A file gives some of them; the rest keep the command line's defaults (avatar.cli)."""
 
-    source: str | None = setting(None, doc="camera, camera:N, demo, or a path")
+    source: str | None = setting(None, max_len=MAX_PATH, doc="camera, camera:N, demo, or a path")
     duration: float | None = setting(None, low=0.001, high=86_400.0, unit="s", doc="seconds a still is held")
     realtime: bool = setting(False, doc="pace a file like a camera")
     loop: bool = setting(False, doc="start a file again at its end")
     seed: int = setting(0, doc="makes every random choice reproducible")
-    avatar: str | None = setting(None, doc="the avatar style, a name or a path")
-    log_dir: str | None = setting(None, doc="where session folders go")
+    avatar: str | None = setting(None, max_len=MAX_PATH, doc="the avatar style, a name or a path")
+    log_dir: str | None = setting(None, max_len=MAX_PATH, doc="where session folders go")
 
 
 def empathy_schema() -> Mapping[str, schema.Setting]:

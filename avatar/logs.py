@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from avatar.errors import LogError
+from avatar.errors import LogError, first_line
+from avatar.settings_schema import show_path
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -50,16 +51,23 @@ def _safe_name(text: str) -> str:
 
 
 def make_session_dir(log_dir: Path, name: str) -> Path:
-    """Create LOG_DIR/<name> (0700); if it exists, <name>-2, -3, ... Never reuses a folder."""
+    """Create LOG_DIR/<name> (0700); if it exists, <name>-2, -3, ... Never reuses a folder.
+
+    Every way the folder can be refused (not a folder, not writable, a name too long or holding a NUL) is
+    one LogError naming --log-dir, with the folder's name cut to a readable length.
+    """
     log_dir = Path(log_dir)
-    if log_dir.exists() and not log_dir.is_dir():
-        raise LogError(f"--log-dir {log_dir} is not a folder")
+    shown = show_path(log_dir)
+    if "\x00" in str(log_dir):
+        raise LogError(f"--log-dir {shown}: not a usable folder name (it holds a NUL character)")
     try:
+        if log_dir.exists() and not log_dir.is_dir():
+            raise LogError(f"--log-dir {shown} is not a folder")
         log_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LogError(f"--log-dir {log_dir} cannot be created: {exc.strerror or exc}") from None
+        raise LogError(f"--log-dir {shown} cannot be created: {exc.strerror or first_line(exc)}") from None
     if not os.access(log_dir, os.W_OK | os.X_OK):
-        raise LogError(f"--log-dir {log_dir} is not writable")
+        raise LogError(f"--log-dir {shown} is not writable")
     base = _safe_name(name)
     for attempt in range(1, 10_000):
         candidate = log_dir / (base if attempt == 1 else f"{base}-{attempt}")
@@ -68,61 +76,117 @@ def make_session_dir(log_dir: Path, name: str) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise LogError(f"--log-dir {log_dir}: cannot create a session folder: {exc.strerror or exc}") from None
+            raise LogError(f"--log-dir {shown}: cannot create a session folder: {exc.strerror or first_line(exc)}") from None
         os.chmod(candidate, DIR_MODE)
         return candidate
-    raise LogError(f"--log-dir {log_dir}: too many sessions named {base}")
+    raise LogError(f"--log-dir {shown}: too many sessions named {base}")
 
 
-def _open_private(path: Path, mode: str = "w"):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    return os.fdopen(fd, mode, newline="" if path.suffix == ".csv" else None, encoding="utf-8")
+def _open_private(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND, FILE_MODE)
+
+
+def _is_disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a private temporary file beside it (created new, never
+    through a link), synced, then renamed over it. The temporary file never outlives a failure."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class SessionLog:
-    """One run's files. Use as a context manager, or call close(); both are safe to repeat."""
+    """One run's files. Use as a context manager, or call close(); both are safe to repeat.
+
+    Each row and event goes to the file in one write, straight to the operating system, so what was
+    written survives a crash. When the disk fills, a cut row is taken back off the end of the file,
+    and the room kept in `.reserve` is given back for the closing lines and session.json.
+    """
+
+    RESERVE_BYTES = 256 * 1024
 
     def __init__(self, folder: Path, columns: Sequence[str]):
         self.folder = Path(folder)
         self.columns = tuple(columns)  # frames.csv's header: contract.frame_columns() names
-        self._t0_perf = time.perf_counter()
         self.closed = False
         self._lock = threading.Lock()
         self.rows_written = 0
         self.disk_full = False
+        self._closing = False  # the closing records may use the reserve's room
+        self._reserve = self.folder / ".reserve"
+        self._frames_fd = self._events_fd = -1
         try:
-            self._frames_file = _open_private(self.folder / "frames.csv")
-            self._events_file = _open_private(self.folder / "events.jsonl")
+            self._frames_fd = _open_private(self.folder / "frames.csv")
+            self._events_fd = _open_private(self.folder / "events.jsonl")
+            self._keep_reserve()
         except OSError as exc:
+            self._close_fds()
+            if _is_disk_full(exc):
+                raise DiskFullError(f"disk full: cannot start logs in {self.folder}") from None
             raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
-        self._csv = csv.writer(self._frames_file, lineterminator="\n")
-        self._write(self._frames_file, lambda: self._csv.writerow(self.columns))
+        self._append(self._frames_fd, self._csv_line(self.columns))
         self.session: dict[str, Any] = {}
 
     @classmethod
     def create(cls, log_dir: Path, name: str, columns: Sequence[str]) -> SessionLog:
         return cls(make_session_dir(log_dir, name), columns)
 
-    def _write(self, file, write) -> None:
-        with self._lock:  # events come from more than one thread
-            if self.disk_full or self.closed:
-                return
-            self._write_locked(file, write)
-
-    def _write_locked(self, file, write) -> None:
+    def _keep_reserve(self) -> None:
+        fd = os.open(self._reserve, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
         try:
-            write()
-            file.flush()
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                self.disk_full = True
-                raise DiskFullError(f"disk full while writing {self.folder}: stopped with the data written so far") from None
-            raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
+            os.write(fd, bytes(self.RESERVE_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _release_reserve(self) -> None:
+        self._reserve.unlink(missing_ok=True)
+
+    @staticmethod
+    def _csv_line(values: Sequence[str]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(values)
+        return buffer.getvalue().encode("utf-8")
+
+    def _append(self, fd: int, data: bytes) -> None:
+        with self._lock:  # events come from more than one thread
+            if self.closed or (self.disk_full and not self._closing):
+                return
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError as exc:
+                # A line is there whole or not at all: a cut one is taken back off the end.
+                try:
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass
+                if _is_disk_full(exc):
+                    self.disk_full = True
+                    self._release_reserve()
+                    raise DiskFullError(f"disk full while writing {self.folder}: stopped with the data written so far") from None
+                raise LogError(f"cannot write logs in {self.folder}: {exc.strerror or exc}") from None
 
     def write_row(self, values: Sequence[Any]) -> None:
         """Write one row: a value per column, in the header's order."""
-        row = [format_value(value) for value in values]
-        self._write(self._frames_file, lambda: self._csv.writerow(row))
+        self._append(self._frames_fd, self._csv_line([format_value(value) for value in values]))
         self.rows_written += 1
 
     def frame(self, values: Mapping[str, Any]) -> None:

@@ -68,7 +68,11 @@ class Presenter:
         bubble, mouth = self.overlay.tick() if self.overlay is not None else (None, 0.0)
         if mouth > 0:  # the avatar "speaks" its reply
             controls = dataclasses.replace(controls, jaw_open=max(controls.jaw_open, 0.6 * mouth))
+        typed = self.overlay.caption() if self.overlay is not None else None
         if self.mode.draw(self.context, self.display.surface, outcome, controls):
+            # A mode that draws its own view (exhibit, classroom) still shows the chat's line and bubble.
+            if typed or bubble:
+                self.renderer.draw_overlays(self.display.surface, bubble=bubble, caption=typed)
             return
         s = self.settings
         status = None
@@ -80,7 +84,6 @@ class Presenter:
         caption = None
         if outcome is not None and outcome.frame.t_s < s.calibrate_s:
             caption = f"Please hold a relaxed, neutral face ({s.calibrate_s - outcome.frame.t_s:.0f} s)"
-        typed = self.overlay.caption() if self.overlay is not None else None
         self.renderer.draw(self.display.surface, controls, status=status, bubble=bubble, caption=typed or caption)
 
     def show(self, outcome: FrameOutcome, controls: Controls) -> float:

@@ -66,7 +66,7 @@ class Block:
     load: float = setting(DEFAULT_LOAD, low=0, high=1)
     delay_s: float = setting(DEFAULT_DELAY_S, low=0, high=MAX_DELAY_S, unit="s")
     mapping: Mapping = setting(Mapping.MIRROR)
-    instruction: str = setting("", max_len=MAX_TEXT)
+    instruction: str = setting("", max_len=MAX_TEXT, multiline=True)  # drawn on the screen: no control characters
     fixed: bool = setting(False)  # keeps its place when the others are counterbalanced (e.g. a practice block)
 
     def to_json(self) -> dict:

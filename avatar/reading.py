@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.errors import AvatarError, SourceError
+from avatar import settings_schema as schema
+from avatar.errors import AvatarError, SourceError, first_line
 from avatar.expression import CHANNEL_NAMES, channels_from_reading
 from avatar.face import Face, FaceReader, FaceReaderOptions, FaceReading, ModelFile, RunningMode, resolve_model
 from avatar.sources import read_image
+
+ERROR_SHOWN_MAX = 200  # characters of a library's own message in an error line
 
 
 @dataclass(frozen=True)
@@ -247,12 +250,16 @@ def read_still(path: Path) -> np.ndarray:
     import cv2
 
     path = Path(path)
-    if path.is_dir():
-        raise SourceError(f"a folder, not an image: {path}")
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # a name too long for the system
+        raise SourceError(f"image {schema.show_path(path)}: cannot be read: {exc.strerror or first_line(exc)}") from None
+    if is_dir:
+        raise SourceError(f"a folder, not an image: {schema.show_path(path)}")
     bgr = read_image(path)
     frames = frame_count(path)
     if frames > 1:
-        raise SourceError(f"an animation ({frames if frames > 2 else 'several'} frames), not a still image: {path}")
+        raise SourceError(f"an animation ({frames if frames > 2 else 'several'} frames), not a still image: {schema.show_path(path)}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -272,16 +279,23 @@ def still_reader(model_file: ModelFile, search: StillSearch = StillSearch()) -> 
 def read_images(
     paths: Iterable[Path], model: str | None = None, model_file: ModelFile | None = None, search: StillSearch = StillSearch()
 ) -> Iterator[dict]:
-    """Yield {"path", "faces", "smile", "wince", ... every channel} per image, or {"path", "error"} for a bad one."""
+    """Yield {"path", "faces", "smile", "wince", ... every channel} per image, or {"path", "error"} for a bad one.
+
+    Whatever goes wrong with one file (ours, OpenCV's or MediaPipe's error) is that file's error line, and
+    the next file is read; only an interrupt (Ctrl-C) stops the loop.
+    """
     model_file = model_file or resolve_model(model)
     with still_reader(model_file, search) as reader:
         for path in paths:
             try:
-                rgb = read_still(Path(path))
+                record = reading_record(Path(path), find_faces(reader, read_still(Path(path)), search))
             except AvatarError as exc:
-                yield {"path": str(path), "error": str(exc)}
-                continue
-            yield reading_record(Path(path), find_faces(reader, rgb, search))
+                record = {"path": str(path), "error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - one bad file must not end the others' reading
+                problem = first_line(exc)
+                problem = problem if len(problem) <= ERROR_SHOWN_MAX else problem[: ERROR_SHOWN_MAX - 1] + "…"
+                record = {"path": str(path), "error": f"cannot read {schema.show_path(path)}: {type(exc).__name__}: {problem}"}
+            yield record
 
 
 __all__ = ["CHANNEL_NAMES", "StillSearch", "find_faces", "frame_count", "read_images", "read_still", "reading_record"]

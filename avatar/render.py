@@ -115,6 +115,7 @@ class AvatarRenderer:
         return f
 
     def _text(self, text: str, size_px: int, color) -> pygame.Surface:
+        text = safe_text(text)  # a chat reply or a file's text may hold a NUL, which pygame refuses
         key = (text, size_px, color)
         surf = self._text_cache.get(key)
         if surf is None:
@@ -328,12 +329,7 @@ class AvatarRenderer:
                 ]
                 _stroke(surface, col.outline, pts, px_line(ln.lid * 0.6) * (0.5 + 0.5 * k), taper=0.6)
 
-        if caption:
-            self._draw_caption(surface, caption)
-        if bubble:
-            self._draw_bubble(surface, bubble, lay)
-        if status:
-            self._draw_status(surface, status)
+        self.draw_overlays(surface, status=status, bubble=bubble, caption=caption)
 
     def _draw_hair(self, surface, flat, proj, head_pts, asp: float, outline_px: float) -> None:
         col = self.style.colors
@@ -477,6 +473,19 @@ class AvatarRenderer:
 
     # -- overlays ---------------------------------------------------------------------------
 
+    def draw_overlays(self, surface: pygame.Surface, status: str | None = None, bubble: str | None = None,
+                      caption: str | None = None) -> None:
+        """Draw only the text overlays of `draw` (no background, no face) over what `surface` already shows."""
+        w, h = surface.get_size()
+        if w < 4 or h < 4:
+            return
+        if caption:
+            self._draw_caption(surface, caption)
+        if bubble:
+            self._draw_bubble(surface, bubble, self.layout((w, h)))
+        if status:
+            self._draw_status(surface, status)
+
     def _draw_caption(self, surface: pygame.Surface, text: str) -> None:
         w, h = surface.get_size()
         size = max(12, round(min(h * 0.065, w * 0.05)))
@@ -549,10 +558,39 @@ def _shadow_of(color) -> tuple[int, int, int]:
     return (0, 0, 0) if sum(color) > 380 else (255, 255, 255)
 
 
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # what str.splitlines breaks at
+
+
+def safe_text(text: str, newlines: bool = False) -> str:
+    """Text as pygame can draw it: no NUL or other control character, no lone surrogate; real Unicode kept.
+
+    pygame refuses a NUL (ValueError) and a surrogate (UnicodeEncodeError) and draws other control
+    characters as boxes; chat replies and protocol files can hold any of them. A line break (any that
+    str.splitlines knows; \\r\\n counts once) becomes "\\n" when `newlines` (text wrapped into paragraphs),
+    else a space; a tab becomes a space; other C0 and C1 controls and DEL are dropped; a surrogate
+    becomes U+FFFD. Letters, emoji and joiners pass unchanged.
+    """
+    if text.isprintable():  # the common case, at C speed
+        return text
+    out = []
+    for c in text.replace("\r\n", "\n"):
+        if c in _LINE_BREAKS:
+            out.append("\n" if newlines else " ")
+        elif c == "\t":
+            out.append(" ")
+        elif c < " " or "\x7f" <= c <= "\x9f":
+            continue
+        elif "\ud800" <= c <= "\udfff":
+            out.append("\ufffd")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def wrap_text(font: pygame.font.Font, text: str, width_px: int) -> list[str]:
-    """Break text into lines no wider than `width_px` in `font`, at spaces; paragraphs kept."""
+    """Break text into lines no wider than `width_px` in `font`, at spaces; paragraphs kept (see safe_text)."""
     lines: list[str] = []
-    for para in text.splitlines() or [""]:
+    for para in safe_text(text, newlines=True).splitlines() or [""]:
         line = ""
         for word in para.split():
             trial = f"{line} {word}".strip()

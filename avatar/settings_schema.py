@@ -36,12 +36,16 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from avatar.errors import ConfigError
+from avatar.errors import ConfigError, first_line
 
 SPEC_KEY = "avatar.settings_schema"  # the key of a field's metadata that holds its Spec
 MISSING = dataclasses.MISSING
 _NO_VALUE = object()  # a message about a key that has no value to show (unknown, missing)
 _SHOWN_MAX = 40  # characters of a value quoted in a message; the line number finds the rest
+_PATH_SHOWN_MAX = 160  # characters of a file name in a message: its start and its end, the middle cut
+_KEY_SHOWN_MAX = 80  # characters of a key path in a message
+MAX_FILE_BYTES = 1_000_000  # a settings file is a few kB; a larger one is a mistake or an attack, refused unread
+MAX_DEPTH = 32  # lists and tables inside each other: ours use 3; tomllib recurses per level and gives out at a few hundred
 
 
 # --- declaring settings -------------------------------------------------------------------------
@@ -61,6 +65,7 @@ class Spec:
     names: Mapping[str, Any] | None = None  # words a file may give for a value ("friend" -> 0.9)
     aliases: tuple[str, ...] = ()  # other spellings a file may use for the key ("delay" for delay_s)
     max_len: int | None = None  # characters, for a string
+    multiline: bool = False  # a string may hold newlines and tabs (text shown in paragraphs); no other control character
     pattern: str | None = None  # a string must match all of it ...
     pattern_doc: str = ""  # ... and this says how, in words
     convert: Callable[[Any], Any] | None = None  # a file's value -> the field's; ValueError if it is not one
@@ -129,6 +134,7 @@ def _kind(hint: Any, where: str) -> tuple[type, bool]:
 
 def message(problem: str, path: tuple = (), value: Any = _NO_VALUE, file: str | None = None, line: int | None = None) -> str:
     """The one wording: `FILE:LINE: KEY PATH[ = VALUE]: PROBLEM` (the parts that are known)."""
+    file = show_path(file) if file else file
     head = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
     place = key_path(path)
     shown = "" if value is _NO_VALUE else f" = {show(value)}"
@@ -143,30 +149,52 @@ def key_path(path: Iterable[str | int]) -> str:
             out += f"[{part + 1}]"
         else:
             text = str(part)
-            text = text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _printable(json.dumps(text, ensure_ascii=False))
-            out += f".{text}" if out else text
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+                text = _printable(json.dumps(_cut(text, _SHOWN_MAX), ensure_ascii=False))
+            out += f".{_cut(text, _SHOWN_MAX)}" if out else _cut(text, _SHOWN_MAX)
+        if len(out) > _KEY_SHOWN_MAX:
+            return _cut(out, _KEY_SHOWN_MAX)
     return out
 
 
-def show(value: Any) -> str:
-    """A value as TOML would spell it, on one line and cut short."""
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: the start of the text and "…" when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def show_path(path: Any, limit: int = _PATH_SHOWN_MAX) -> str:
+    """A file name for a message: on one line (control characters escaped) and at most `limit` characters.
+
+    A longer one keeps its start (where it is) and its end (the file's own name), joined by "…".
+    """
+    text = _printable(str(path))
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) * 2 // 3
+    return text[: limit - 1 - tail] + "…" + text[-tail:]
+
+
+def show(value: Any, _depth: int = 0) -> str:
+    """A value as TOML would spell it, on one line and cut short (lists deeper than two levels as [...])."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, enum.Enum):
-        return show(value.value)
+        return show(value.value, _depth)
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value[: _SHOWN_MAX * 2], ensure_ascii=False)  # a megabyte string is cut before it is escaped
     elif isinstance(value, dict):
         text = "{...}"
     elif isinstance(value, (list, tuple)):
-        text = "[" + ", ".join(show(v) for v in value[:8]) + (", ...]" if len(value) > 8 else "]")
+        if _depth >= 2 and value:
+            text = "[...]"
+        else:
+            text = "[" + ", ".join(show(v, _depth + 1) for v in value[:8]) + (", ...]" if len(value) > 8 else "]")
     else:
         try:
             text = repr(value) if isinstance(value, float) else str(value)
         except ValueError:  # an int too long for str() (Python 3.11's digit limit)
             text = "a very long number"
-    text = _printable(text)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+    return _cut(_printable(text), _SHOWN_MAX)
 
 
 def _printable(text: str) -> str:
@@ -177,7 +205,8 @@ def _printable(text: str) -> str:
 def did_you_mean(word: Any, known: Iterable[str], list_known: bool = True) -> str:
     """` (did you mean X?)` for the closest known word, else ` (known: a, b, c)` (or nothing)."""
     known = [str(k) for k in known]
-    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
+    # A word far longer than any known one resembles none of them (and difflib would take its time to say so).
+    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6) if len(str(word)) <= 200 else []
     if close:
         return f" (did you mean {close[0]}?)"
     return f" (known: {', '.join(known)})" if list_known and known else ""
@@ -279,37 +308,127 @@ class Place:
 
 
 def read_toml(path: str | Path) -> TomlFile:
-    """Read and parse a TOML file; every way it can fail is one ConfigError line with file (and line)."""
+    """Read and parse a TOML file; every way it can fail is one ConfigError line with file (and line).
+
+    A file larger than MAX_FILE_BYTES is refused before it is read, and a name the system cannot open (too long,
+    a NUL in it) is one line too; a long name is cut in the message (`show_path`).
+    """
     path = Path(path)
+    shown = show_path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        raise ConfigError(f"{shown}: file not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a file") from None
+        raise ConfigError(f"{shown}: is a folder, not a file") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        raise ConfigError(f"{shown}: cannot read it: {exc.strerror or first_line(exc)}") from None
+    except ValueError:  # "embedded null byte": no file can have that name
+        raise ConfigError(f"{shown}: not a usable file name (it holds a NUL character)") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{shown}: too large for a settings file (more than {MAX_FILE_BYTES // 1_000_000} MB)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(f"{shown}:{line}: not UTF-8 text (byte {exc.start})") from None
     return parse_toml(text, str(path))
 
 
 def parse_toml(text: str, path: str = "<toml>") -> TomlFile:
-    """Parse TOML text; only a ConfigError escapes, whatever the text."""
+    """Parse TOML text; only a ConfigError escapes, whatever the text.
+
+    Beyond the syntax it refuses text over MAX_FILE_BYTES and values nested more than MAX_DEPTH deep
+    (tomllib recurses once per level, and so would every check after it).
+    """
+    shown = show_path(path)
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(f"{shown}: too large for a settings file (more than {MAX_FILE_BYTES // 1_000_000} MB)")
     nul = text.find("\x00")
     if nul >= 0:
         line, column = text.count("\n", 0, nul) + 1, nul - text.rfind("\n", 0, nul)
-        raise ConfigError(f"{path}:{line}: not valid TOML: a NUL byte (column {column})")
+        raise ConfigError(f"{shown}:{line}: not valid TOML: a NUL byte (column {column})")
+    too_deep = _line_nested_too_deep(text)
+    if too_deep is not None:
+        raise ConfigError(f"{shown}:{too_deep}: {_TOO_DEEP}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_message(str(exc), text, path)) from None
-    except (ValueError, RecursionError, OverflowError) as exc:  # tomllib's own limits on odd input
-        raise ConfigError(f"{path}: not valid TOML: {type(exc).__name__}") from None
-    return TomlFile(path, text, data)
+    except RecursionError:  # nesting the scan above did not see (it is a sketch of TOML, not a parser)
+        raise ConfigError(f"{shown}: {_TOO_DEEP}") from None
+    except (ValueError, OverflowError) as exc:  # tomllib's own limits on odd input (a number of 5000 digits)
+        raise ConfigError(f"{shown}: not valid TOML: {_cut(_printable(first_line(exc)), 80)}") from None
+    doc = TomlFile(path, text, data)
+    _check_depth(doc)
+    return doc
+
+
+_TOO_DEEP = f"lists or tables nested more than {MAX_DEPTH} levels deep (a settings file needs three)"
+
+
+def _line_nested_too_deep(text: str) -> int | None:
+    """The line where inline lists and tables ([ and {) first nest beyond MAX_DEPTH, or None.
+
+    A scan of TOML's brackets, strings and comments, run before tomllib so that deep nesting is refused with its
+    line before tomllib's recursion gives out; a [table] header's brackets open nothing.
+    """
+    depth, line, i, n = 0, 1, 0, len(text)
+    at_line_start = True
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            at_line_start = True
+            i += 1
+            continue
+        if c in " \t\r":
+            i += 1
+            continue
+        if at_line_start and c == "[" and depth == 0:  # a [table] or [[table]] header: skip the line's key
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        at_line_start = False
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif c in "\"'":
+            quotes = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else c
+            j = i + len(quotes)
+            while j < n and not text.startswith(quotes, j):
+                if c == '"' and text[j] == "\\":
+                    j += 1
+                elif len(quotes) == 1 and text[j] == "\n":
+                    break  # an unclosed one-line string: tomllib will say so
+                j += 1
+            line += text.count("\n", i, j)
+            i = j + len(quotes)
+        else:
+            if c in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return line
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            i += 1
+    return None
+
+
+def _check_depth(doc: TomlFile) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH (dotted keys and table headers nest without brackets)."""
+    todo: list[tuple[Any, tuple, int]] = [(doc.data, (), 0)]
+    while todo:
+        value, path, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            while path and isinstance(path[-1], int):
+                path = path[:-1]
+            raise Place(doc, path[:MAX_DEPTH]).error(_TOO_DEEP)
+        if isinstance(value, dict):
+            todo.extend((v, path + (k,), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((v, path + (i,), depth + 1) for i, v in enumerate(value))
 
 
 def _syntax_message(reason: str, text: str, path: str) -> str:
@@ -326,7 +445,7 @@ def _syntax_message(reason: str, text: str, path: str) -> str:
         reason = re.sub(r"\s*\(at end of document\)$", "", reason)
     source = lines[line - 1].strip() if 0 < line <= len(lines) else ""
     where = f"column {column} of {show(source)}" if column and source else (show(source) if source else "")
-    return f"{path}:{line}: not valid TOML: {reason}" + (f" ({where})" if where else "")
+    return f"{show_path(path)}:{line}: not valid TOML: {_cut(_printable(reason), 80)}" + (f" ({where})" if where else "")
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -536,10 +655,19 @@ def _check(s: Setting, value: Any, place: Place, from_file: bool) -> Any:
 
 
 def _check_text(value: str, sp: Spec, place: Place) -> None:
+    control = next((c for c in value if _is_control(c) and not (sp.multiline and c in "\n\t")), None)
+    if control is not None:
+        allowed = " (newlines and tabs are allowed)" if sp.multiline else ""
+        raise place.error(f"must not hold control characters such as {_printable(control)}{allowed}", value)
     if sp.max_len is not None and len(value) > sp.max_len:
         raise place.error(f"must be at most {sp.max_len} characters long (it has {len(value)})", value)
     if sp.pattern is not None and not re.fullmatch(sp.pattern, value):
         raise place.error(f"must be {sp.pattern_doc or 'of the form ' + sp.pattern}", value)
+
+
+def _is_control(c: str) -> bool:
+    """A C0 or C1 control character, DEL, a line or paragraph separator, or a lone surrogate."""
+    return c < " " or "\x7f" <= c <= "\x9f" or c in "\u2028\u2029" or "\ud800" <= c <= "\udfff"
 
 
 def _check_order(settings: Mapping[str, Setting], values: dict[str, Any], place: Place, written: dict[str, str]) -> None:

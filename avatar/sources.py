@@ -1,7 +1,7 @@
 """Frame sources: a camera, a video file, a still image or the built-in demo -> Frame.
 
-The first stage. A file runs on its own clock (t_s from its frame rate), so results never depend
-on machine speed; a camera is read in its own thread and only the newest frame is kept.
+The first stage. A file runs on its own clock (t_s from the decoder's timestamps), so results never
+depend on machine speed; a camera is read in its own thread and only the newest frame is kept.
 """
 
 from __future__ import annotations
@@ -14,14 +14,26 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.errors import SourceError
+from avatar.errors import SourceError, first_line
 from avatar.events import CameraBack, CameraLost, Event
 from avatar.outcome import Frame  # noqa: F401  (re-exported: the source stage's result type)
+from avatar.settings_schema import show_path
+
+# The pixel budget of an image or video frame. A 110 kB PNG can say 30000 x 30000 (900 megapixels): OpenCV's
+# own limit (2^30 pixels) lets it through, decoding takes 2.7 GB, and MediaPipe's image then crashes the
+# process. A still is refused from its header, before it is decoded (`image_size`); a video from the size its
+# decoder reports. 50 megapixels is a 8660 x 5773 photo, larger than any camera's; the model sees 256 x 256.
+MAX_IMAGE_PIXELS = 50_000_000
+MAX_IMAGE_SIDE = 16_384  # pixels, either side
 
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 # FFmpeg prints its own complaints ("moov atom not found") for a bad file; we say it in one line.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-import cv2  # noqa: E402  (the log level must be set before OpenCV loads)
+# A second guard for image formats `image_size` does not know: OpenCV refuses them at the same budget.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_WIDTH", str(MAX_IMAGE_SIDE))
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_HEIGHT", str(MAX_IMAGE_SIDE))
+import cv2  # noqa: E402  (the log level and limits must be set before OpenCV loads)
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -29,6 +41,10 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEMO_CLIP = ASSETS / "demo.mp4"
 STILL_FPS = 30.0
 DEFAULT_FILE_FPS = 30.0  # for a file whose header gives no usable frame rate
+# A decoder timestamp this close to the frame grid (n / fps) is taken as the grid's value: containers round
+# their clocks (Matroska to 1 ms) and ms -> s differs from n / fps in the last bits, and a constant-rate file
+# must give exactly the t it gave when t was index / fps (the logs are compared byte for byte).
+GRID_SNAP_S = 0.001
 
 
 class SourceKind(Enum):
@@ -72,10 +88,12 @@ class Source:
 
 
 class VideoFileSource(Source):
-    """A video file read frame by frame; t_s = frame index / frame rate (the file's own clock).
+    """A video file read frame by frame; t_s is the decoder's timestamp of each frame (the file's own clock).
 
-    `realtime` paces frames at the file's speed as if it were a camera; `loop` starts it again
-    at the end, with time going on (so MediaPipe timestamps keep increasing).
+    A variable-frame-rate file (a phone's recording) keeps its real timing: t_s is not index / frame rate.
+    t_s never goes backwards (MediaPipe needs increasing timestamps), and a file whose decoder gives no
+    timestamps falls back to index / frame rate. `realtime` paces frames at the file's speed as if it
+    were a camera; `loop` starts it again at the end, with time going on.
     """
 
     kind = SourceKind.VIDEO
@@ -88,16 +106,26 @@ class VideoFileSource(Source):
         self.notices = []
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
-            raise SourceError(f"not a readable video: {self.path}")
+            raise SourceError(f"not a readable video: {show_path(self.path)}")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 1.0 <= fps <= 240.0 else DEFAULT_FILE_FPS
+        _check_frame_size(
+            int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+            self.path, "video", self._capture.release,
+        )
         self._first = self._grab()
         if self._first is None:
             self._capture.release()
-            raise SourceError(f"not a readable video (no frames decode): {self.path}")
+            raise SourceError(f"not a readable video (no frames decode): {show_path(self.path)}")
+        self._first_stamp_s = self._stamp_s()
         self._index = 0
         self._loop_offset_s = 0.0
         self._frames_this_pass = 0
+        self._pass_origin_s: float | None = None  # the decoder's time of this pass's first frame
+        self._pass_end_s = 0.0  # this pass's length so far: where the next pass starts
+        self._stamps_usable = True  # False once the decoder gives no timestamps: then index / fps
+        self._variable_rate = False  # a frame's timestamp was off the frame grid
+        self._last_t_s = 0.0
         self._started_perf: float | None = None
 
     def _grab(self) -> np.ndarray | None:
@@ -105,26 +133,76 @@ class VideoFileSource(Source):
             ok, image = self._capture.read()
         except cv2.error:
             return None
-        return image if ok and image is not None and image.size else None
+        if not ok or image is None or not image.size:
+            return None
+        # Every frame keeps the budget too: OpenCV's FFmpeg backend scales a stream that changes size part way
+        # to its first size, but another backend may not.
+        _check_frame_size(image.shape[1], image.shape[0], self.path, "video frame", self._capture.release)
+        return image
+
+    def _stamp_s(self) -> float:
+        """The decoder's timestamp of the frame just read, in s (NaN when it has none)."""
+        try:
+            ms = float(self._capture.get(cv2.CAP_PROP_POS_MSEC))
+        except (cv2.error, TypeError, ValueError):
+            return float("nan")
+        return ms / 1000.0 if np.isfinite(ms) else float("nan")
+
+    def _pass_time_s(self, stamp_s: float) -> float:
+        """Time since the start of this pass: the decoder's clock, on the frame grid when within rounding of it."""
+        grid_s = self._frames_this_pass / self.fps
+        if self._pass_origin_s is None:
+            self._pass_origin_s = stamp_s if np.isfinite(stamp_s) else 0.0
+        elif not np.isfinite(stamp_s) or (self._frames_this_pass == 1 and stamp_s <= self._pass_origin_s):
+            self._stamps_usable = False  # a decoder with no clock reports 0 (or nothing) for every frame
+        if not self._stamps_usable:
+            self._pass_end_s = (self._frames_this_pass + 1) / self.fps
+            return grid_s
+        t_s = stamp_s - self._pass_origin_s
+        n = round(t_s * self.fps)
+        if abs(t_s - n / self.fps) < GRID_SNAP_S:
+            t_s = n / self.fps
+            self._pass_end_s = (n + 1) / self.fps
+        else:
+            self._variable_rate = True
+            self._pass_end_s = t_s + 1.0 / self.fps
+        return t_s
+
+    def _ended_early(self) -> bool:
+        """True when the file's header promised more frames than decoded (a cut or corrupt file)."""
+        expected = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if self.loop or not expected or self._frames_this_pass >= expected - 1:
+            return False
+        if self._variable_rate:
+            # The count of a variable-rate file is often its duration x a nominal rate: judge it by time instead.
+            header_fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            return header_fps <= 0 or self._pass_end_s < expected / header_fps - 2.0 / self.fps
+        return True
 
     def read(self) -> Frame | None:
         if self._first is not None:
             image, self._first = self._first, None
+            stamp_s = self._first_stamp_s
         else:
             image = self._grab()
             if image is None and self.loop and self._frames_this_pass > 0:
-                self._loop_offset_s += self._frames_this_pass / self.fps
+                # Time goes on from where the pass ended (its last frame plus one frame), so it keeps increasing.
+                self._loop_offset_s += self._pass_end_s
                 self._frames_this_pass = 0
+                self._pass_origin_s = None
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 image = self._grab()
             if image is None:
-                expected = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-                if not self.loop and expected and self._frames_this_pass < expected - 1:
+                if self._ended_early():
                     self.notices.append(
-                        f"video ended early at frame {self._frames_this_pass} of {expected}: {self.path} may be cut or corrupt"
+                        f"video ended early at frame {self._frames_this_pass} of "
+                        f"{int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))}: {show_path(self.path)} may be cut or corrupt"
                     )
                 return None
-        t_s = self._loop_offset_s + self._frames_this_pass / self.fps
+            stamp_s = self._stamp_s()
+        # Never backwards: a repeated or reordered timestamp holds the time (the face reader bumps equal ones).
+        t_s = max(self._loop_offset_s + self._pass_time_s(stamp_s), self._last_t_s)
+        self._last_t_s = t_s
         if self.realtime:
             if self._started_perf is None:
                 self._started_perf = time.perf_counter() - t_s
@@ -173,17 +251,161 @@ class ImageSource(Source):
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Read a still as BGR; a clear SourceError for anything that is not one."""
+    """Read a still as BGR; a clear SourceError for anything that is not one, or is too large to read.
+
+    The size in the file's header is checked against the pixel budget before anything is decoded.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise SourceError(f"image not found: {path}")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    shown = show_path(path)
+    try:
+        if not path.is_file():
+            raise SourceError(f"image not found: {shown}")
+        size = image_size(path)
+        if size is not None:
+            _check_frame_size(size[0], size[1], path, "image")
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:  # a name too long, a file that cannot be read
+        raise SourceError(f"image {shown}: cannot be read: {exc.strerror or first_line(exc)}") from None
+    except ValueError:  # "embedded null byte"
+        raise SourceError(f"image {shown}: not a usable file name (it holds a NUL character)") from None
     if data.size == 0:
-        raise SourceError(f"empty file (0 bytes): {path}")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        raise SourceError(f"empty file (0 bytes): {shown}")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV's own limits (a format image_size does not read), or a decoder's complaint
+        image = None
     if image is None or image.size == 0:
-        raise SourceError(f"not a readable image: {path}")
+        raise SourceError(f"not a readable image: {shown}")
+    _check_frame_size(image.shape[1], image.shape[0], path, "image")
     return image
+
+
+class ImageTooLargeError(SourceError):
+    """An image or video frame beyond the pixel budget (MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE)."""
+
+
+def _check_frame_size(width: int, height: int, path: Path, what: str, before_raising=None) -> None:
+    """Refuse a picture beyond the pixel budget (MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE), naming the file."""
+    if width * height <= MAX_IMAGE_PIXELS and max(width, height) <= MAX_IMAGE_SIDE:
+        return
+    if before_raising is not None:
+        before_raising()
+    raise ImageTooLargeError(
+        f"{what} too large: {show_path(path)} is {width} x {height} pixels ({width * height / 1e6:.3g} megapixels); "
+        f"at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels and {MAX_IMAGE_SIDE} pixels a side are read"
+    )
+
+
+# --- image headers: the size of a still without decoding it ---------------------------------------
+
+_HEADER_BYTES = 64 * 1024
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image file's header, or None for a format (or a header) this does not read.
+
+    Reads PNG, JPEG, GIF, BMP, WebP, TIFF (the largest page), PNM and Sun raster headers: a few bytes each,
+    no decoding. OSError if the file cannot be read.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(_HEADER_BYTES)
+        try:
+            if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if head.startswith(b"\xff\xd8"):
+                return _jpeg_size(handle)
+            if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+                return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+            if head[:2] == b"BM" and len(head) >= 26:
+                if int.from_bytes(head[14:18], "little") == 12:  # the old OS/2 header: 16-bit sizes
+                    return int.from_bytes(head[18:20], "little"), int.from_bytes(head[20:22], "little")
+                return (abs(int.from_bytes(head[18:22], "little", signed=True)),
+                        abs(int.from_bytes(head[22:26], "little", signed=True)))  # a negative height is top-down
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                return _webp_size(head)
+            if head[:4] in (b"II*\x00", b"MM\x00*"):
+                return _tiff_size(handle, "little" if head[:2] == b"II" else "big")
+            if head[:4] == b"\x59\xa6\x6a\x95" and len(head) >= 12:  # Sun raster
+                return int.from_bytes(head[4:8], "big"), int.from_bytes(head[8:12], "big")
+            if len(head) >= 3 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3].isspace():
+                return _pnm_size(head)
+        except (IndexError, ValueError):
+            return None
+    return None
+
+
+def _jpeg_size(handle) -> tuple[int, int] | None:
+    """Walk the JPEG's segments to its frame header (SOF), skipping EXIF and other application data."""
+    handle.seek(2)
+    for _ in range(4096):
+        byte = handle.read(1)
+        while byte == b"\xff":  # fill bytes before a marker
+            byte = handle.read(1)
+        if not byte:
+            return None
+        marker = byte[0]
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers with no length
+            continue
+        length = int.from_bytes(handle.read(2), "big")
+        if length < 2:
+            return None
+        if marker in _JPEG_SOF:
+            body = handle.read(5)
+            return (int.from_bytes(body[3:5], "big"), int.from_bytes(body[1:3], "big")) if len(body) == 5 else None
+        if marker == 0xDA:  # start of scan before any frame header: not a JPEG we can size
+            return None
+        handle.seek(length - 2, os.SEEK_CUR)
+        if handle.read(1) != b"\xff":
+            return None
+        handle.seek(-1, os.SEEK_CUR)
+    return None
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    chunk = head[12:16]
+    if chunk == b"VP8X" and len(head) >= 30:  # the extended format's canvas, 24 bits each (minus one)
+        return int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
+    if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":  # lossy: 14 bits each
+        return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(head[28:30], "little") & 0x3FFF
+    if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:  # lossless: 14 + 14 bits (minus one)
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def _tiff_size(handle, order: str) -> tuple[int, int] | None:
+    """The largest page of a TIFF, from each image file directory's ImageWidth (256) and ImageLength (257)."""
+    handle.seek(4)
+    offset = int.from_bytes(handle.read(4), order)
+    largest: tuple[int, int] | None = None
+    seen: set[int] = set()
+    while offset and offset not in seen and len(seen) < 1024:
+        seen.add(offset)
+        handle.seek(offset)
+        count = int.from_bytes(handle.read(2), order)
+        entries = handle.read(12 * count)
+        size = {256: 0, 257: 0}
+        for i in range(0, len(entries) - 11, 12):
+            tag, kind = int.from_bytes(entries[i : i + 2], order), int.from_bytes(entries[i + 2 : i + 4], order)
+            if tag in size:
+                value = entries[i + 8 : i + 12]
+                size[tag] = int.from_bytes(value[:2] if kind == 3 else value, order)  # SHORT or LONG
+        if largest is None or size[256] * size[257] > largest[0] * largest[1]:
+            largest = (size[256], size[257])
+        offset = int.from_bytes(handle.read(4), order)
+    return largest
+
+
+def _pnm_size(head: bytes) -> tuple[int, int] | None:
+    """P1-P6: the magic, then width and height as text, with # comments between."""
+    numbers: list[int] = []
+    for line in head[2:].split(b"\n"):
+        for word in line.split(b"#", 1)[0].split():
+            numbers.append(int(word))
+            if len(numbers) == 2:
+                return numbers[0], numbers[1]
+    return None
 
 
 class CameraSource(Source):
@@ -320,7 +542,7 @@ def parse_camera_spec(spec: str) -> int | None:
     if spec.startswith("camera:"):
         number = spec.split(":", 1)[1]
         if not number.isdigit():
-            raise SourceError(f"--source {spec}: the camera index must be a whole number, as in camera:0")
+            raise SourceError(f"--source {show_path(spec)}: the camera index must be a whole number, as in camera:0")
         return int(number)
     return None
 
@@ -359,29 +581,39 @@ def open_source(spec: str, duration_s: float = 3.0, realtime: bool = False, loop
         return CameraSource(camera_index)
     if spec == "demo":
         if not DEMO_CLIP.is_file():
-            raise SourceError(f"the demo clip is missing: {DEMO_CLIP}")
+            raise SourceError(f"the demo clip is missing: {show_path(DEMO_CLIP)}")
         return VideoFileSource(DEMO_CLIP, realtime=realtime, loop=loop)
     path = Path(spec)
-    if not path.exists():
-        raise SourceError(f"source file not found: {path}")
-    if path.is_dir():
-        raise SourceError(f"source is a folder, not a video or image: {path}")
-    if path.stat().st_size == 0:
-        raise SourceError(f"source file is empty (0 bytes): {path}")
+    shown = show_path(path)
+    if "\x00" in spec:
+        raise SourceError(f"--source {shown}: not a usable file name (it holds a NUL character)")
+    try:
+        if not path.exists():
+            raise SourceError(f"source file not found: {shown}")
+        if path.is_dir():
+            raise SourceError(f"source is a folder, not a video or image: {shown}")
+        if path.stat().st_size == 0:
+            raise SourceError(f"source file is empty (0 bytes): {shown}")
+    except OSError as exc:  # a name too long for the system, a folder that cannot be entered, ...
+        raise SourceError(f"--source {shown}: cannot be opened: {exc.strerror or first_line(exc)}") from None
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return ImageSource(path, duration_s=duration_s, realtime=realtime, loop=loop)
     try:
         return VideoFileSource(path, realtime=realtime, loop=loop)
+    except ImageTooLargeError:
+        raise
     except SourceError:
         if mp4_index_missing(path):
             raise SourceError(
-                f"not a readable video: {path} is an MP4 without its index (moov), as when a recording is cut "
+                f"not a readable video: {shown} is an MP4 without its index (moov), as when a recording is cut "
                 "off before it was finished; nothing in it can be decoded"
             ) from None
         if suffix in VIDEO_SUFFIXES:
-            raise SourceError(f"not a readable video: {path}") from None
+            raise SourceError(f"not a readable video: {shown}") from None
     try:
         return ImageSource(path, duration_s=duration_s, realtime=realtime, loop=loop)
+    except ImageTooLargeError:
+        raise
     except SourceError:
-        raise SourceError(f"not a video or image: {path}") from None
+        raise SourceError(f"not a video or image: {shown}") from None

@@ -123,8 +123,8 @@ class Gains:
 
 @dataclass(frozen=True)
 class Style:
-    name: str = setting(DEFAULT_STYLE)  # a file without one is named after itself
-    description: str = setting("")
+    name: str = setting(DEFAULT_STYLE, max_len=60)  # a file without one is named after itself
+    description: str = setting("", max_len=300)  # one line of `python -m avatar styles`
     path: str = ""
     colors: Colors = Colors()
     shape: Shape = Shape()
@@ -157,7 +157,8 @@ def load_style(name_or_path: str | Path | None = None) -> Style:
     if looks_like_path:
         return _parse(Path(name_or_path))
     path = STYLES_DIR / f"{text_arg}.toml"
-    if not path.is_file():
+    # A name is a file's stem here, so anything else (too long, a NUL, a control character) names no style.
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", text_arg) or not path.is_file():
         names = sorted(p.stem for p in STYLES_DIR.glob("*.toml"))
         hint = schema.did_you_mean(text_arg, names, list_known=False)
         raise ConfigError(f"avatar style {schema.show(text_arg)}: unknown{hint}; built in: {', '.join(names) or '(none)'}, "

@@ -103,3 +103,19 @@ def test_the_shipped_defaults_load_and_document_every_key():
     for key in empathy_schema():
         assert f"{key} =" in text, key
     assert config["empathy"]["load"] == 0.2
+
+
+def test_a_nul_in_log_dir_is_refused_with_file_and_line(tmp_path):
+    path = _write(tmp_path, '[run]\nlog_dir = "logs\\u0000/x"\n')
+    with pytest.raises(ConfigError) as error:
+        load_run_config(path)
+    assert str(error.value) == f'{path}:2: run.log_dir = "logs\\u0000/x": must not hold control characters such as \\x00'
+
+
+def test_a_path_longer_than_any_system_allows_is_refused_with_file_and_line(tmp_path):
+    path = _write(tmp_path, '[run]\nsource = "' + "v" * 5000 + '"\n')
+    with pytest.raises(ConfigError) as error:
+        load_run_config(path)
+    message = str(error.value)
+    assert message.startswith(f'{path}:2: run.source = "vvv') and message.endswith("must be at most 4096 characters long (it has 5000)")
+    assert len(message) < len(str(path)) + 120

@@ -55,3 +55,12 @@ def test_log_dir_under_a_file_is_refused_by_name(tmp_path):
 )
 def test_values_are_formatted_the_same_everywhere(value, text):
     assert format_value(value) == text
+
+
+@pytest.mark.parametrize("name,problem", [("x" * 300, "File name too long"), ("a\x00b", "NUL character")])
+def test_a_log_dir_the_system_cannot_make_is_one_short_line(tmp_path, name, problem):
+    with pytest.raises(LogError) as error:
+        make_session_dir(tmp_path / name / "logs", "s")
+    message = str(error.value)
+    assert message.startswith("--log-dir ") and problem in message
+    assert "\n" not in message and "\x00" not in message and len(message) < 300

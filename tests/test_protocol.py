@@ -84,6 +84,24 @@ def test_structural_mistakes_are_one_line_errors():
         'study.toml:6: block[2].name = "a": must be unique: an earlier block has this name')
 
 
+@pytest.mark.parametrize("escaped", ["\\u0000", "\\u001b[2J", "\\u0085", "\\u2028"])
+def test_control_characters_in_an_instruction_are_refused_with_the_line(escaped):
+    # The instruction is drawn on the participant's screen: a NUL would crash pygame's text rendering.
+    text = GOOD.replace('condition = "static"', f'condition = "static"\ninstruction = "Look{escaped} here"')
+    message = _error(text)
+    assert message.startswith("study.toml:22: block[3].instruction = ") and "must not hold control characters" in message
+
+
+def test_an_instruction_may_have_several_lines_and_tabs():
+    text = GOOD.replace('condition = "static"', 'condition = "static"\ninstruction = """\nLook here.\n\tThen smile."""')
+    assert parse_protocol_text(text, "study.toml").blocks[2].instruction == "Look here.\n\tThen smile."
+
+
+def test_a_control_character_in_a_name_is_refused_with_the_line():
+    message = _error(GOOD.replace('name = "b"', 'name = "b\\u0000"'))
+    assert message.startswith("study.toml:13: block[2].name = ") and "control characters" in message
+
+
 def test_a_missing_or_binary_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.toml: file not found$"):
         load_protocol(tmp_path / "nope.toml")

@@ -81,3 +81,33 @@ def test_read_command_exits_non_zero_after_reading_the_rest(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1
     assert lines[0]["faces"] == 1 and lines[0]["wince"] >= 0.5 and "error" in lines[1]
+
+
+def test_read_command_refuses_an_image_bomb_and_reads_the_next(tmp_path):
+    from test_sources import write_png_bomb
+
+    bomb = write_png_bomb(tmp_path / "bomb.png")
+    good = FIXTURES / "expressions" / "wince.png"
+    result = run_cli("read", str(bomb), str(good), timeout=120)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert lines[0]["path"] == str(bomb) and "30000 x 30000 pixels" in lines[0]["error"]
+    assert lines[1]["path"] == str(good) and lines[1]["faces"] == 1
+
+
+def test_any_error_in_one_file_is_its_line_and_the_next_file_is_read(model_file, monkeypatch):
+    import avatar.reading as reading
+
+    real = reading.find_faces
+    calls = []
+
+    def fails_once(reader, rgb, search):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the model choked\nsecond line " + "x" * 1000)
+        return real(reader, rgb, search)
+
+    monkeypatch.setattr(reading, "find_faces", fails_once)
+    lines = list(read_images([ASTRONAUT, ASTRONAUT], model_file=model_file))
+    assert lines[0] == {"path": str(ASTRONAUT), "error": f"cannot read {ASTRONAUT}: RuntimeError: the model choked"}
+    assert lines[1]["faces"] == 1

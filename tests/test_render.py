@@ -11,7 +11,7 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from avatar.empathy import Echo  # noqa: E402
-from avatar.render import AvatarRenderer, render_benchmark  # noqa: E402
+from avatar.render import AvatarRenderer, render_benchmark, safe_text  # noqa: E402
 from avatar.rig import NEUTRAL, IdleState, controls_from_echo  # noqa: E402
 from avatar.styles import list_styles  # noqa: E402
 
@@ -184,3 +184,41 @@ def test_benchmark_reports_the_keys_the_cli_prints():
     assert result["render_fps_1080p"] > 0 and result["render_fps_720p"] > 0
     assert {"1920x1080", "1280x720"} <= set(result["per_style"]["line"])
     assert result["rig_map_us"] > 0
+
+
+# --- text from the world: chat replies and protocol files may hold anything -------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,one_line,paragraphs",
+    [
+        ("plain text", "plain text", "plain text"),
+        ("a\x00b", "ab", "ab"),
+        ("a\ud800b", "a\ufffdb", "a\ufffdb"),  # a lone surrogate, as a bad decoder leaves it
+        ("one\r\ntwo\rthree\u2028four", "one two three four", "one\ntwo\nthree\nfour"),
+        ("esc\x1b[2J tab\tdel\x7f c1\x85", "esc[2J tab del c1 ", "esc[2J tab del c1\n"),
+        ("😀 👩\u200d💻 ünïcode, 日本語", "😀 👩\u200d💻 ünïcode, 日本語", "😀 👩\u200d💻 ünïcode, 日本語"),
+    ],
+)
+def test_safe_text_drops_control_characters_and_keeps_real_unicode(text, one_line, paragraphs):
+    assert safe_text(text) == one_line
+    assert safe_text(text, newlines=True) == paragraphs
+
+
+HOSTILE_TEXT = "Hello\x00 there\ud800\x1b[31m\r\nsecond line\u2028third"
+
+
+def test_text_with_nul_and_surrogates_is_drawn_not_raised():
+    _, plain = render("friendly", size=(640, 360))
+    _, drawn = render("friendly", size=(640, 360), status=HOSTILE_TEXT, caption=HOSTILE_TEXT, bubble=HOSTILE_TEXT)
+    assert (drawn != plain).any()
+
+
+def test_the_modes_text_painter_draws_hostile_text():
+    from avatar.modes.screens import TextPainter, draw_message_screen
+
+    surface = pygame.Surface((320, 240))
+    painter = TextPainter()
+    assert painter.render(HOSTILE_TEXT, 20, (255, 255, 255)).get_width() > 0
+    draw_message_screen(surface, painter, HOSTILE_TEXT, body=HOSTILE_TEXT, footer=HOSTILE_TEXT)
+    assert painter.wrap(HOSTILE_TEXT, 20, 300)[0].startswith("Hello there")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 
@@ -271,3 +272,67 @@ def test_every_field_with_a_range_is_a_setting_of_a_known_kind():
             spec = f.metadata.get(schema.SPEC_KEY)
             if spec is not None and (spec.low is not None or spec.high is not None):
                 assert schema.settings_of(cls)[f.name].kind in (int, float), f"{cls.__name__}.{f.name}"
+
+
+# --- hostile files: deep nesting, huge values, names the system cannot open ------------------------------------
+
+
+@pytest.mark.parametrize("depth", [40, 400, 5000])
+@pytest.mark.parametrize("opening,closing", [("[", "]"), ("{a = ", "}")])
+def test_deep_nesting_is_one_line_with_the_file_and_line(tmp_path, depth, opening, closing):
+    path = _write(tmp_path, "[run]\nseed = 1\nsource = " + opening * depth + "1" + closing * depth + "\n")
+    assert _refusal(load_run_config, path) == f"{path}:3: lists or tables nested more than 32 levels deep (a settings file needs three)"
+
+
+def test_deep_nesting_by_dotted_keys_is_refused_too(tmp_path):
+    path = _write(tmp_path, "[run]\n" + ".".join(["k"] * 40) + " = 1\n")
+    message = _refusal(load_run_config, path)
+    assert message.startswith(f"{path}:2: run.k.k.k") and message.endswith("nested more than 32 levels deep (a settings file needs three)")
+    assert len(message) < len(str(path)) + 200
+
+
+def test_nesting_within_the_limit_reaches_the_checks(tmp_path):
+    path = _write(tmp_path, "[run]\nsource = " + "[" * 30 + "]" * 30 + "\n")
+    assert _refusal(load_run_config, path).startswith(f"{path}:2: run.source = [[[...]]]: expected a string")
+
+
+def test_a_file_over_a_megabyte_is_refused_unread(tmp_path):
+    path = _write(tmp_path, "a = 1\n" + "#" * schema.MAX_FILE_BYTES)
+    assert _refusal(schema.read_toml, path) == f"{path}: too large for a settings file (more than 1 MB)"
+    with pytest.raises(ConfigError, match="too large"):
+        schema.parse_toml("#" * (schema.MAX_FILE_BYTES + 1), "x.toml")
+
+
+@pytest.mark.parametrize(
+    "text,start",
+    [
+        ('[run]\nsource = "' + "v" * 900_000 + '"\n', "2: run.source = \"vvvv"),
+        ("[run]\n" + "k" * 900_000 + " = 1\n", "2: run.kkkk"),
+        ("[" + "s" * 900_000 + "]\n", "1: ssss"),
+        ('[run]\n"' + "\\n" * 1000 + '" = 1\n', '2: run."\\n\\n'),
+    ],
+)
+def test_huge_keys_and_values_are_cut_in_messages(tmp_path, text, start):
+    path = _write(tmp_path, text)
+    message = _refusal(load_run_config, path)
+    assert message.startswith(f"{path}:{start}") and "\n" not in message
+    assert len(message) < len(str(path)) + 250 and "…" in message
+
+
+@pytest.mark.parametrize("name,problem", [("x" * 300 + ".toml", "File name too long"), ("a\x00b.toml", "NUL character")])
+def test_a_file_name_the_system_cannot_open_is_one_short_line(tmp_path, name, problem):
+    message = _refusal(schema.read_toml, tmp_path / name)
+    assert problem in message and "\n" not in message and "\x00" not in message and len(message) < 300
+
+
+def test_a_long_file_name_keeps_its_start_and_its_end():
+    shown = schema.show_path("/data/" + "x" * 500 + "/study.toml")
+    assert len(shown) == 160 and shown.startswith("/data/xx") and shown.endswith("x/study.toml") and "…" in shown
+    assert schema.show_path("a\nb.toml") == "a\\nb.toml"
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "tab\there", "bell\x07", "c1\x85", "del\x7f", "line\u2028sep"])
+def test_control_characters_in_a_string_are_refused_with_the_line(tmp_path, value):
+    path = _write(tmp_path, f"[run]\nseed = 1\navatar = {json.dumps(value)}\n")  # JSON's escapes are TOML's
+    message = _refusal(load_run_config, path)
+    assert message.startswith(f"{path}:3: run.avatar = ") and "must not hold control characters" in message

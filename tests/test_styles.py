@@ -104,3 +104,14 @@ def test_bad_colour_and_out_of_range_values_are_errors(tmp_path):
 def test_unknown_section_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match=r":1: colours: unknown section \(did you mean colors\?\)$"):
         load_style(write(tmp_path, "[colours]\nskin = '#ffffff'\n"))
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "a\x00b", "a\nb", ""])
+def test_a_style_name_that_is_no_file_name_is_unknown_in_one_line(name):
+    if name == "":
+        assert load_style(name).name == DEFAULT_STYLE
+        return
+    with pytest.raises(ConfigError) as error:
+        load_style(name)
+    message = str(error.value)
+    assert "unknown" in message and "\n" not in message and "\x00" not in message and len(message) < 200

@@ -25,6 +25,9 @@ class TextPainter:
         return self._fonts[size_px]
 
     def render(self, text: str, size_px: int, color):
+        from avatar.render import safe_text
+
+        text = safe_text(text)  # a protocol's or a chat's text may hold a NUL, which pygame refuses
         key = (text, int(size_px), tuple(color))
         surf = self._cache.get(key)
         if surf is None:
