@@ -283,23 +283,33 @@ def main(argv: list[str] | None = None) -> int:
         return _run_command(add_subcommand, argv, debug)
 
 
+MAX_MESSAGE_CHARS = 300
+
+
+def one_line(text: str) -> str:
+    """A message as one short line: control characters escaped (a value from a hostile file could
+    move the terminal's cursor), cut to MAX_MESSAGE_CHARS."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def _run_command(add_subcommand, argv: list[str], debug: bool) -> int:
     try:
         return run_subcommand(add_subcommand, argv)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except AvatarError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last guard: one line, not a traceback, unless --debug
         if debug:
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {one_line(exc)} (run with --debug for details)", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -68,3 +68,11 @@ def test_python_m_avatar_is_the_same_program():
 def test_an_error_comes_alone_even_when_the_demo_stands_in_for_the_camera():
     # With no --source the demo stands in, with a notice; a bad log dir must still be one line.
     _one_line_error(run_cli("--headless", "--log-dir", "/etc/passwd/logs"), "/etc/passwd")
+
+
+def test_an_error_message_is_one_short_line_whatever_it_quotes():
+    from avatar.cli import MAX_MESSAGE_CHARS, one_line
+
+    text = one_line("bad value \x1b[2J" + "x" * 5000 + "\nsecond line")
+    assert "\n" not in text and "\x1b" not in text and len(text) <= MAX_MESSAGE_CHARS
+    assert one_line("née 😀") == "née 😀"
