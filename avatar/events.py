@@ -287,3 +287,26 @@ class ChatAnswered(Event):
     source: str
     latency_ms: float
     text: str | None = None
+
+
+# --- markers from a lab over LSL (issue 17) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TruncatedLabMarker(Event):
+    """A marker a lab sent over LSL that was longer than the limit: its start, flagged, and its full size."""
+
+    TYPE = "marker"
+    source: str
+    label: str
+    truncated: bool
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class MarkersDropped(Event):
+    """Lab markers received but not logged since the last such event: how many, and why (`rate`, `queue full`)."""
+
+    TYPE = "markers_dropped"
+    count: int
+    reason: str

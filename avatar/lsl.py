@@ -18,11 +18,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
 from pathlib import Path
 
 from avatar import __version__
 from avatar.contract import Column
 from avatar.errors import AvatarError
+from avatar.events import Event, LabMarker, MarkersDropped, TruncatedLabMarker
 
 DATA_STREAM_NAME = "MirrorAvatar"
 # Not one of the XDF meta-data types (EEG, Gaze, MoCap, ...): none fits facial-expression channels,
@@ -38,7 +41,13 @@ IRREGULAR_RATE = 0.0  # LSL's IRREGULAR_RATE: samples come when they come
 RESOLVE_TIMEOUT_S = 0.5
 RESOLVE_PAUSE_S = 1.0
 PULL_TIMEOUT_S = 0.2
-MAX_PENDING_MARKERS = 1000  # a lab that floods markers while nobody polls loses the oldest
+MAX_PENDING_MARKERS = 1000  # a lab that floods markers while nobody polls loses the oldest (counted)
+# liblsl's own queue for the control stream, in units of 100 samples for an irregular stream: up to
+# 1,000 markers wait there while the listener's thread is busy. The thread drains it quickly (markers
+# over the rate are counted and thrown away without being decoded), so it rarely holds more than a few.
+INLET_BUFFER = 10
+PULL_CHUNK = 64  # markers taken off liblsl's queue in one call under a flood
+CLOCK_OFFSET_EVERY_S = 5.0  # how often the offset is asked again: clocks drift by microseconds a second
 
 # A liblsl configuration that keeps discovery on this machine: multicast only within the machine,
 # queries sent straight to 127.0.0.1, IPv6 off (some sandboxes have no ::1 route), and a session
@@ -261,21 +270,112 @@ class LslStreams:
         self.close()
 
 
+class DropReason(Enum):
+    """Why a marker from the lab was received but not logged (the `reason` of a markers_dropped event)."""
+
+    RATE = "rate"  # more than MarkerLimits.per_second arrived in one second
+    QUEUE_FULL = "queue full"  # nobody polled, and MarkerLimits.pending were already waiting
+
+
+@dataclass(frozen=True)
+class MarkerLimits:
+    """How much of a lab's marker stream is kept, so that a broken or hostile sender cannot flood the run.
+
+    Measured before these limits: 1 MB markers at 400/s took the program from 213 MB to 2.2 GB, the
+    markers' latency to 8.5 s and events.jsonl to 1 GB in 4 s (docs/lsl.md).
+    """
+
+    max_chars: int = 1000  # a longer marker is cut here and logged with `truncated: true`
+    per_second: int = 50  # more in one second are dropped, counted and reported
+    pending: int = MAX_PENDING_MARKERS  # waiting for poll(); beyond this the oldest are dropped
+    report_every_s: float = 1.0  # markers_dropped at most this often (per reason)
+
+
+@dataclass(frozen=True)
+class ReceivedMarker:
+    """One marker as received: its text (cut to the limit), its LSL time stamp, and its size on the wire."""
+
+    text: str
+    stamp: float
+    size_bytes: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class MarkerCounts:
+    """What became of the markers received so far; always `received == logged + dropped + pending`."""
+
+    received: int = 0
+    logged: int = 0  # handed out by poll() / poll_events(), to be logged
+    dropped: int = 0  # over the rate, or pushed out of a full queue
+    truncated: int = 0  # logged, but cut to MarkerLimits.max_chars
+    pending: int = 0  # received, not yet polled
+
+    def as_dict(self) -> dict[str, int]:
+        """For session.json's `lsl_markers`."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits for poll(): markers and their characters."""
+
+    markers: int
+    chars: int
+
+
+def decode_marker(values: Sequence[bytes | str], max_chars: int) -> tuple[str, bool]:
+    """A marker's text, decoded leniently (invalid UTF-8 becomes U+FFFD) and cut to max_chars.
+
+    Returns the text and whether it was cut. A sample with several channels becomes a JSON list. Only
+    the first 4 * max_chars bytes of a value are decoded: a huge marker costs no more than a short one.
+    """
+    limit = 4 * max_chars + 4  # a UTF-8 character is at most 4 bytes; the cut one lands past max_chars
+    texts, cut = [], False
+    for value in values:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raw = bytes(value[:limit])
+            cut = cut or len(value) > limit
+            texts.append(raw.decode("utf-8", errors="replace"))
+        else:
+            texts.append(str(value)[:limit])
+            cut = cut or len(str(value)) > limit
+    text = texts[0] if len(texts) == 1 else json.dumps(texts, ensure_ascii=False)
+    if len(text) > max_chars:
+        return text[:max_chars], True
+    return text, cut
+
+
+def _size_bytes(values: Sequence[bytes | str]) -> int:
+    return sum(len(v) if isinstance(v, (bytes, bytearray, memoryview)) else len(str(v).encode("utf-8", "replace"))
+               for v in values)
+
+
 class MarkerListener:
     """Receives markers that a lab sends to the avatar on an LSL stream named `stream_name`.
 
     A background thread looks for the stream (short resolves, retried, so nothing waits for it),
-    connects when it appears, reconnects when it comes back, and keeps what arrives for `poll()`.
+    connects when it appears, reconnects when it comes back, and keeps what arrives for `poll()`,
+    within `limits`: each marker cut to a length, at most so many a second, at most so many waiting.
+    Every marker received is counted as logged, dropped or pending (`counts`); `poll_events()` reports
+    drops as markers_dropped events, never silently.
     """
 
-    def __init__(self, stream_name: str = CONTROL_STREAM_NAME):
+    def __init__(self, stream_name: str = CONTROL_STREAM_NAME, limits: MarkerLimits | None = None):
         self.stream_name = stream_name
+        self.limits = limits or MarkerLimits()
         self._pylsl = _import_pylsl()
         _quiet_defaults(self._pylsl)
-        self._pending: deque[tuple[str, float]] = deque(maxlen=MAX_PENDING_MARKERS)
+        self._pending: deque[ReceivedMarker] = deque()
+        self._pending_chars = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._counts = MarkerCounts()
+        self._unreported = dict.fromkeys(DropReason, 0)  # dropped since the last markers_dropped
+        self._last_report = dict.fromkeys(DropReason, -math.inf)  # time.monotonic() of it
+        self._window_end = -math.inf  # the rate limit's one-second window, on time.monotonic()
+        self._window_count = 0
         self.source_id: str | None = None  # of the control stream, once found
         self._thread = threading.Thread(target=self._run, name="lsl-markers", daemon=True)
         self._thread.start()
@@ -288,15 +388,58 @@ class MarkerListener:
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
 
+    @property
+    def counts(self) -> MarkerCounts:
+        """Markers received, logged, dropped, truncated and pending so far."""
+        with self._lock:
+            return replace(self._counts, pending=len(self._pending))
+
+    def session_info(self) -> dict[str, dict[str, int]]:
+        """What became of the lab's markers, for session.json (`lsl_markers`)."""
+        return {"lsl_markers": self.counts.as_dict()}
+
+    def backlog(self) -> Backlog:
+        """The markers waiting for poll() and their characters (both bounded by `limits`)."""
+        with self._lock:
+            return Backlog(len(self._pending), self._pending_chars)
+
     def poll(self) -> list[str]:
-        """The marker strings received since the last poll, oldest first."""
-        return [text for text, _ in self.poll_with_times()]
+        """The marker strings received since the last poll, oldest first (cut to the limit)."""
+        return [marker.text for marker in self._take()]
 
     def poll_with_times(self) -> list[tuple[str, float]]:
         """As poll(), with each marker's LSL time stamp (the sender's, corrected to this clock)."""
+        return [(marker.text, marker.stamp) for marker in self._take()]
+
+    def poll_events(self, now_s: float | None = None) -> list[Event]:
+        """The markers received since the last poll as events, oldest first, then any drops to report.
+
+        A marker is a `marker` event (source `lsl`; a cut one has `truncated` and `size_bytes`). Markers
+        dropped since the last report give one markers_dropped event per reason, at most once every
+        `limits.report_every_s` (`now_s` is time.monotonic(), for tests).
+        """
+        events: list[Event] = []
+        for marker in self._take():
+            if marker.truncated:
+                events.append(TruncatedLabMarker("lsl", marker.text, True, marker.size_bytes))
+            else:
+                events.append(LabMarker("lsl", marker.text))
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            for reason in DropReason:
+                count = self._unreported[reason]
+                if count and now_s - self._last_report[reason] >= self.limits.report_every_s:
+                    events.append(MarkersDropped(count, reason.value))
+                    self._unreported[reason] = 0
+                    self._last_report[reason] = now_s
+        return events
+
+    def _take(self) -> list[ReceivedMarker]:
         with self._lock:
             items = list(self._pending)
             self._pending.clear()
+            self._pending_chars = 0
+            self._counts = replace(self._counts, logged=self._counts.logged + len(items))
         return items
 
     def close(self) -> None:
@@ -324,28 +467,105 @@ class MarkerListener:
                 continue
             try:
                 self._listen(found[0])
-            except Exception:  # the stream went away for good, or a bad sample: look for it again
+            except Exception:  # the stream went away for good: look for it again
                 self._connected.clear()
                 self._stop.wait(RESOLVE_PAUSE_S)
 
-    def _listen(self, info) -> None:
+    def _open_inlet(self, info):
+        """An inlet on the lab's stream, and whether it gives strings as raw bytes (pylsl >= 1.18)."""
         pylsl = self._pylsl
         # recover=False: when the sender quits, pull_sample raises LostError and the loop
         # above resolves the name again, which also finds a sender restarted with a new source id.
-        # proc_clocksync: time stamps arrive on this machine's LSL clock, like the data stream's.
-        inlet = pylsl.StreamInlet(info, max_buflen=60, recover=False, processing_flags=pylsl.proc_clocksync)
+        # No proc_clocksync: it cost 0.33 ms a sample (measured), so a flood outran the thread; the
+        # few markers kept are put on this clock by _ClockOffset instead.
+        options = dict(max_buflen=INLET_BUFFER, recover=False)
+        try:
+            return pylsl.StreamInlet(info, as_numpy=True, **options), True
+        except TypeError:  # an older pylsl: it decodes, and a bad value raises (see _pull)
+            return pylsl.StreamInlet(info, **options), False
+
+    def _listen(self, info) -> None:
+        inlet, raw = self._open_inlet(info)
         try:
             inlet.open_stream(timeout=5.0)
             self.source_id = info.source_id()
             self._connected.set()
+            clock = _ClockOffset(inlet)
             while not self._stop.is_set():
-                sample, stamp = inlet.pull_sample(timeout=PULL_TIMEOUT_S)
-                if sample is None:
-                    continue
-                text = sample[0] if len(sample) == 1 else json.dumps(list(sample))
-                with self._lock:
-                    self._pending.append((str(text), float(stamp)))
+                pulled = self._pull(inlet, raw)
+                for values, stamp in pulled[: self._admit(len(pulled))]:
+                    self._keep(values, stamp + clock.offset_s())
         finally:
             self._connected.clear()
             inlet.close_stream()
             del inlet
+
+    def _pull(self, inlet, raw: bool) -> list[tuple[Sequence[bytes | str], float]]:
+        """The samples waiting, oldest first, each with its sender's time stamp; waits PULL_TIMEOUT_S for one."""
+        try:
+            sample, stamp = inlet.pull_sample(timeout=PULL_TIMEOUT_S)
+        except UnicodeDecodeError as exc:
+            # An older pylsl decodes after taking the sample off the queue: keep the raw bytes it
+            # failed on (the whole marker on a one-channel stream) and go on with the next sample;
+            # its time stamp is lost with the sample, so it is stamped on arrival.
+            return [([exc.object], self._pylsl.local_clock())]
+        if sample is None:
+            return []
+        pulled = [(list(sample), float(stamp))]
+        if raw:  # the rest of what waits in one call: about 20 us a marker less than one call each (measured)
+            samples, stamps = inlet.pull_chunk(timeout=0.0, max_samples=PULL_CHUNK)
+            pulled.extend((list(values), float(t)) for values, t in zip(samples, stamps, strict=True))
+        return pulled
+
+    def _admit(self, count: int) -> int:
+        """Count `count` samples received at once; returns how many of them (the first) this second still takes."""
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._window_end:
+                self._window_end, self._window_count = now + 1.0, 0
+            admitted = max(0, min(count, self.limits.per_second - self._window_count))
+            self._window_count += admitted
+            if count > admitted:  # the admitted ones are counted as received when queued, in one step
+                self._counts = replace(self._counts, received=self._counts.received + count - admitted)
+                self._drop(DropReason.RATE, count - admitted)
+            return admitted
+
+    def _keep(self, values: Sequence[bytes | str], stamp: float) -> None:
+        """Queue an admitted marker, cut to the limit; a full queue drops its oldest (counted)."""
+        text, truncated = decode_marker(values, self.limits.max_chars)  # outside the lock: polls never wait
+        marker = ReceivedMarker(text, stamp, _size_bytes(values), truncated)
+        with self._lock:
+            while len(self._pending) >= self.limits.pending:
+                self._pending_chars -= len(self._pending.popleft().text)
+                self._drop(DropReason.QUEUE_FULL)
+            self._pending.append(marker)
+            self._pending_chars += len(text)
+            self._counts = replace(self._counts, received=self._counts.received + 1,
+                                   truncated=self._counts.truncated + int(truncated))
+
+    def _drop(self, reason: DropReason, count: int = 1) -> None:
+        """Count markers dropped (the lock is held)."""
+        self._counts = replace(self._counts, dropped=self._counts.dropped + count)
+        self._unreported[reason] += count
+
+
+class _ClockOffset:
+    """The offset from the sender's LSL clock to this one, asked of liblsl at most every CLOCK_OFFSET_EVERY_S.
+
+    liblsl's time_correction() took about 3 ms a call (measured), so it is not asked per marker.
+    """
+
+    def __init__(self, inlet):
+        self._inlet = inlet
+        self._offset_s = 0.0  # until the first answer: both clocks on one machine agree to microseconds
+        self._asked_at = -math.inf
+
+    def offset_s(self) -> float:
+        now = time.monotonic()
+        if now - self._asked_at >= CLOCK_OFFSET_EVERY_S:
+            self._asked_at = now
+            try:
+                self._offset_s = float(self._inlet.time_correction(timeout=PULL_TIMEOUT_S))
+            except Exception:  # no answer yet (or the sender is going): keep the last one
+                pass
+        return self._offset_s

@@ -7,11 +7,16 @@ An edge of the pipeline: it only reads frames.csv, events.jsonl and session.json
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import html
+import itertools
 import json
 import math
 import os
+import re
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +78,55 @@ class SessionFacts:
         )
 
 
+@dataclass(frozen=True)
+class Span:
+    """A block of the session (from its block_start and block_end events), or the whole session."""
+
+    name: str
+    condition: str
+    position: int
+    start_t: float
+    end_t: float
+    completed: bool
+
+    def holds(self, t: float) -> bool:
+        return self.start_t <= t < self.end_t + 1e-9
+
+
+@dataclass(frozen=True)
+class BlockLabels:
+    """The `block` column of frames.csv as a code per row and the names the codes stand for."""
+
+    codes: np.ndarray  # int32, one per row
+    names: tuple[str, ...]
+
+    def rows_of(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            return np.zeros(len(self.codes), dtype=bool)
+        return self.codes == self.names.index(name)
+
+
+@dataclass(frozen=True)
+class EventDigest:
+    """What the report keeps of events.jsonl: never the events, only what it shows of them.
+
+    The blocks, a count per block and kind, and the timeline bins in which each marked kind (marker,
+    lapse, ...) occurs. Its size depends on the number of blocks, kinds and bins, not of events: a
+    session with 100,000 markers costs no more memory than one with ten.
+    """
+
+    spans: tuple[Span, ...]
+    counts: tuple[dict[str, int], ...]  # one per span: events of each kind within it
+    totals: dict[str, int]  # events of each kind in the whole file
+    marks: dict[str, np.ndarray]  # kind -> session times (s) of the timeline bins it occurs in
+
+
 @dataclass
 class SessionData:
     folder: Path
-    columns: dict[str, np.ndarray]  # numeric columns as float arrays (NaN for empty)
-    labels: dict[str, list[str]]  # text columns (a mode's: block, condition, phase)
-    events: list[dict]
+    columns: dict[str, np.ndarray]  # the numeric columns the report uses, as float arrays (NaN for empty)
+    blocks: BlockLabels | None  # frames.csv's `block` column, when the mode wrote one
+    events: EventDigest
     session: SessionFacts
 
     @property
@@ -112,51 +160,60 @@ class BlockStats:
 
 # The contract's own columns are numbers; any other column is a mode's text (block, condition, phase).
 NUMERIC_COLUMNS = frozenset(c.name for c in contract.FRAME_COLUMNS if c.kind is not str)
+# Only these are kept of frames.csv: 8 bytes a row each, so an hour at 30 fps is under 4 MB.
+USED_COLUMNS = ("t", "faces", "smile", "echo_smile")
+# Not counted per block: a block's own boundaries and the model's reset at each.
+UNCOUNTED = frozenset({"block_start", "block_end", "setting", "new_person"})
+TIMELINE_BINS = 4000  # event marks are kept per bin of session time; the timeline is 1,100 pixels wide
+# A longer line of events.jsonl (a 1 MB marker logged before issue 17) is read in pieces of this
+# many characters; only its head (type and t, which the logger writes first) is parsed.
+MAX_EVENT_LINE = 64 * 1024
+_EVENT_HEAD = re.compile(r'\{\s*"type"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"t"\s*:\s*(null|-?[0-9][0-9.eE+-]*)')
 
 
 def load_session(folder: str | Path) -> SessionData:
+    """Read a session folder in one pass over frames.csv and two over events.jsonl, keeping only what the
+    report shows; time and memory grow with the session's frames, and not with its events."""
     folder = Path(folder)
     frames_path = folder / "frames.csv"
     if not folder.is_dir():
         raise ConfigError(f"report: {folder} is not a session folder")
     if not frames_path.is_file():
         raise ConfigError(f"report: {frames_path} not found (is {folder} a session folder?)")
-    numeric: dict[str, list[float]] = {}
-    labels: dict[str, list[str]] = {}
     try:
-        with open(frames_path, newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, [])
-            for name in header:
-                (numeric if name in NUMERIC_COLUMNS else labels)[name] = []
-            for row in reader:
-                if len(row) != len(header):
-                    continue  # a cut last line (a crash): skip it, keep the rest
-                for name, value in zip(header, row, strict=True):
-                    if name in NUMERIC_COLUMNS:
-                        numeric[name].append(_float(value))
-                    else:
-                        labels[name].append(value)
+        columns, blocks = _read_frames(frames_path)
     except OSError as exc:
         raise ConfigError(f"report: cannot read {frames_path}: {exc.strerror or exc}") from None
-    events: list[dict] = []
-    try:
-        with open(folder / "events.jsonl", encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    events.append(record)
-    except OSError:
-        pass
     try:
         session = json.loads((folder / "session.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         session = {}
-    columns = {name: np.asarray(values, dtype=float) for name, values in numeric.items()}
-    return SessionData(folder, columns, labels, events, SessionFacts.from_json(session if isinstance(session, dict) else {}))
+    facts = SessionFacts.from_json(session if isinstance(session, dict) else {})
+    t = columns.get("t", np.zeros(0))
+    last_t = float(np.nanmax(t)) if len(t) and np.isfinite(t).any() else 0.0
+    events = digest_events(folder / "events.jsonl", last_t, facts.condition)
+    return SessionData(folder, columns, blocks, events, facts)
+
+
+def _read_frames(path: Path) -> tuple[dict[str, np.ndarray], BlockLabels | None]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        wanted = [(i, name) for i, name in enumerate(header) if name in USED_COLUMNS]
+        values = {name: array("d") for _, name in wanted}
+        block_at = header.index("block") if "block" in header else None
+        codes, names = array("i"), {}
+        for row in reader:
+            if len(row) != len(header):
+                continue  # a cut last line (a crash): skip it, keep the rest
+            for i, name in wanted:
+                values[name].append(_float(row[i]))
+            if block_at is not None:
+                codes.append(names.setdefault(row[block_at], len(names)))
+    columns = {name: np.frombuffer(column, dtype=float) if len(column) else np.zeros(0) for name, column in values.items()}
+    if block_at is None:
+        return columns, None
+    return columns, BlockLabels(np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32), tuple(names))
 
 
 def _float(text: str) -> float:
@@ -164,6 +221,119 @@ def _float(text: str) -> float:
         return float(text) if text != "" else math.nan
     except ValueError:
         return math.nan
+
+
+def _number(value, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else default
+
+
+def _event_lines(path: Path) -> Iterator[tuple[str, bool]]:
+    """Each line of events.jsonl and whether it is whole; a line longer than MAX_EVENT_LINE gives its head
+    only (False), and the rest of it is read past in pieces, never held."""
+    try:
+        handle = open(path, encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    with handle:
+        while True:
+            line = handle.readline(MAX_EVENT_LINE)
+            if not line:
+                return
+            if line.endswith("\n") or len(line) < MAX_EVENT_LINE:
+                yield line, True
+                continue
+            yield line, False
+            while True:
+                rest = handle.readline(MAX_EVENT_LINE)
+                if not rest or rest.endswith("\n"):
+                    break
+
+
+def _event_head(line: str, whole: bool) -> tuple[str, float | None] | None:
+    """An event's type and time (None when it has none), or None for a line that is not an event."""
+    head = _EVENT_HEAD.match(line)
+    if head is not None:  # the logger's own layout: type and t first; no need to parse the rest
+        kind = head.group(1)
+        if "\\" in kind:
+            kind = json.loads(f'"{kind}"')
+        t = None if head.group(2) == "null" else _float(head.group(2))
+        return kind, (t if t is not None and math.isfinite(t) else None)
+    if not whole:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    t = record.get("t")
+    return str(record.get("type")), (float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else None)
+
+
+def _block_spans(path: Path, last_t: float, condition: str) -> list[Span]:
+    """The first pass: blocks from block_start/block_end events; without any, the whole session is one span."""
+    spans: list[Span] = []
+    open_start: dict | None = None
+    for line, whole in _event_lines(path):
+        if not whole or '"block_' not in line:
+            continue
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "block_start":
+            open_start = e
+        elif e.get("type") == "block_end" and open_start is not None:
+            spans.append(_span(open_start, len(spans), _number(e.get("t"), 0.0), bool(e.get("completed", True))))
+            open_start = None
+    if open_start is not None:  # cut short by a crash: up to the last row
+        spans.append(_span(open_start, len(spans), last_t, False))
+    if not spans:
+        spans.append(Span("session", condition, 1, 0.0, last_t + 1e-6, True))
+    return spans
+
+
+def _span(start: dict, index: int, end_t: float, completed: bool) -> Span:
+    position = start.get("position", index + 1)
+    return Span(str(start.get("block", "?")), str(start.get("condition", "")),
+                int(position) if isinstance(position, (int, float)) and math.isfinite(position) else 0,
+                _number(start.get("t"), 0.0), end_t, completed)
+
+
+def digest_events(path: Path, last_t: float, condition: str = "") -> EventDigest:
+    """Two streaming passes over events.jsonl: the blocks first, then each event counted into the blocks
+    that hold its time and, for the marked kinds, into its timeline bin."""
+    spans = _block_spans(path, last_t, condition)
+    order = sorted(range(len(spans)), key=lambda i: spans[i].start_t)
+    starts = [spans[i].start_t for i in order]
+    reach = list(itertools.accumulate((spans[i].end_t for i in order), max))  # furthest end so far
+    counts: list[dict[str, int]] = [{} for _ in spans]
+    totals: dict[str, int] = {}
+    span_s = max(1.0, last_t)
+    bins = {kind: np.zeros(TIMELINE_BINS, dtype=bool) for kind in EVENT_MARKS}
+    for line, whole in _event_lines(path):
+        head = _event_head(line, whole)
+        if head is None:
+            continue
+        kind, t = head
+        totals[kind] = totals.get(kind, 0) + 1
+        if t is None:
+            continue
+        if kind in bins and t >= 0:
+            bins[kind][min(TIMELINE_BINS - 1, int(t / span_s * TIMELINE_BINS))] = True
+        if kind in UNCOUNTED:
+            continue
+        j = bisect.bisect_right(starts, t) - 1
+        while j >= 0 and reach[j] + 1e-9 > t:  # spans meet at a boundary: an event there counts in both
+            if spans[order[j]].holds(t):
+                counted = counts[order[j]]
+                counted[kind] = counted.get(kind, 0) + 1
+            j -= 1
+    width = span_s / TIMELINE_BINS
+    marks = {kind: (np.flatnonzero(hit) + 0.5) * width for kind, hit in bins.items() if hit.any()}
+    return EventDigest(tuple(spans), tuple(counts), totals, marks)
 
 
 # --- statistics ---------------------------------------------------------------------------------------
@@ -206,28 +376,9 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def block_spans(data: SessionData) -> list[dict]:
+def block_spans(data: SessionData) -> list[Span]:
     """Blocks from block_start/block_end events; a session without blocks is one span, 'session'."""
-    spans, open_span = [], None
-    for e in data.events:
-        if e.get("type") == "block_start":
-            open_span = {"name": str(e.get("block", "?")), "condition": str(e.get("condition", "")),
-                         "position": int(e.get("position", len(spans) + 1) or 0), "start_t": float(e.get("t") or 0.0),
-                         "end_t": None, "completed": False}
-        elif e.get("type") == "block_end" and open_span is not None:
-            open_span["end_t"] = float(e.get("t") or 0.0)
-            open_span["completed"] = bool(e.get("completed", True))
-            spans.append(open_span)
-            open_span = None
-    t = data.t
-    last_t = float(np.nanmax(t)) if len(t) else 0.0
-    if open_span is not None:  # cut short by a crash: up to the last row
-        open_span["end_t"] = last_t
-        spans.append(open_span)
-    if not spans:
-        spans.append({"name": "session", "condition": data.session.condition, "position": 1, "start_t": 0.0,
-                      "end_t": last_t + 1e-6, "completed": True})
-    return spans
+    return list(data.events.spans)
 
 
 def block_stats(data: SessionData, max_lag_s: float = MAX_LAG_S) -> list[BlockStats]:
@@ -237,29 +388,21 @@ def block_stats(data: SessionData, max_lag_s: float = MAX_LAG_S) -> list[BlockSt
     echo = data.columns.get("echo_smile", np.full(n, np.nan))
     faces = data.columns.get("faces", np.zeros(n))
     fps = _fps(t)
-    labels = data.labels.get("block")
     out = []
-    for span in block_spans(data):
-        if labels is not None and span["name"] != "session":
-            rows = np.array([name == span["name"] for name in labels], dtype=bool)
+    for span, counts in zip(data.events.spans, data.events.counts, strict=True):
+        if data.blocks is not None and span.name != "session":
+            rows = data.blocks.rows_of(span.name)
         else:
-            rows = (t >= span["start_t"]) & (t < span["end_t"])
-        counts: dict[str, int] = {}
-        for e in data.events:
-            et = e.get("t")
-            if isinstance(et, (int, float)) and span["start_t"] <= et < span["end_t"] + 1e-9:
-                kind = str(e.get("type"))
-                if kind not in ("block_start", "block_end", "setting", "new_person"):
-                    counts[kind] = counts.get(kind, 0) + 1
+            rows = (t >= span.start_t) & (t < span.end_t)
         s, e_ = smile[rows], echo[rows]
         lag, r = best_lag(s, e_, fps, max_lag_s)
         lag = None if lag is None else round(lag, 3)
         out.append(BlockStats(
-            name=span["name"], condition=span["condition"], position=span["position"], start_t=span["start_t"],
-            end_t=span["end_t"], frames=int(rows.sum()),
+            name=span.name, condition=span.condition, position=span.position, start_t=span.start_t,
+            end_t=span.end_t, frames=int(rows.sum()),
             face_fraction=float((faces[rows] > 0).mean()) if rows.any() else 0.0,
             mean_smile=_mean(s), mean_echo=_mean(e_), best_lag_s=lag, lag_r=r, lapses=counts.get("lapse", 0),
-            completed=span["completed"], events=counts, lag_curve=lag_curve(s, e_, fps, max_lag_s),
+            completed=span.completed, events=dict(counts), lag_curve=lag_curve(s, e_, fps, max_lag_s),
         ))
     return out
 
@@ -298,10 +441,10 @@ def plot_timeline(data: SessionData, stats: list[BlockStats], path: Path) -> Non
             ax.text((b.start_t + b.end_t) / 2, 1.07, label, ha="center", va="bottom", fontsize=9)
     ax.plot(t, data.columns.get("smile", np.full(len(t), np.nan)), color="#1f77b4", lw=1.4, label="smile (person)")
     ax.plot(t, data.columns.get("echo_smile", np.full(len(t), np.nan)), color="#ff7f0e", lw=1.6, label="echo (avatar)")
-    for e in data.events:
-        mark = EVENT_MARKS.get(str(e.get("type")))
-        if mark and isinstance(e.get("t"), (int, float)):
-            ax.plot([e["t"]], [1.02], marker="v" if mark[0] in "ML" else "|", color=mark[1], ms=7, clip_on=False)
+    for kind, times in data.events.marks.items():  # one line per kind, not one per event
+        mark = EVENT_MARKS[kind]
+        ax.plot(times, np.full(len(times), 1.02), ls="", marker="v" if mark[0] in "ML" else "|", color=mark[1],
+                ms=7, clip_on=False)
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlim(0, max(1.0, float(np.nanmax(t)) if len(t) else 1.0))
     ax.set_xlabel("session time (s)")
@@ -310,7 +453,7 @@ def plot_timeline(data: SessionData, stats: list[BlockStats], path: Path) -> Non
     from matplotlib.lines import Line2D
 
     for kind in ("marker", "lapse"):
-        if any(e.get("type") == kind for e in data.events):
+        if data.events.totals.get(kind):
             handles.append(Line2D([], [], marker="v", ls="", color=EVENT_MARKS[kind][1]))
             names.append(kind)
     ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)

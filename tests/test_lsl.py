@@ -8,6 +8,7 @@ and in a session id of its own, so these tests need no network and see no other 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import pytest
 
 from avatar import contract
 from avatar.errors import AvatarError
+from avatar.events import LabMarker, MarkersDropped, TruncatedLabMarker
 from avatar.lsl import (
     CONTROL_STREAM_NAME,
     DATA_STREAM_NAME,
@@ -28,7 +30,9 @@ from avatar.lsl import (
     MARKER_STREAM_NAME,
     MARKER_STREAM_TYPE,
     LslStreams,
+    MarkerLimits,
     MarkerListener,
+    decode_marker,
     loopback_config,
     marker_text,
 )
@@ -307,3 +311,210 @@ def test_a_run_with_lsl_is_heard_by_an_outside_listener(tmp_path):
         process.terminate()
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+# --- a hostile lab: markers too long, too many, not UTF-8 (issue 17) -----------------------------------
+
+
+@contextlib.contextmanager
+def _lab_and_listener(request, limits: MarkerLimits | None = None, max_buffered: int = 360):
+    """A lab's marker outlet (a stream name of this test's own) and a listener connected to it."""
+    pylsl = _pylsl()
+    name = f"Control-{os.getpid()}-{request.node.name}"
+    info = pylsl.StreamInfo(name, "Markers", 1, 0.0, pylsl.cf_string, f"lab-{request.node.name}")
+    lab = pylsl.StreamOutlet(info, max_buffered=max_buffered)
+    listener = MarkerListener(stream_name=name, limits=limits)
+    try:
+        assert listener.wait_connected(10.0), "the listener did not find the lab's marker stream"
+        assert lab.wait_for_consumers(RESOLVE_S)
+        yield lab, listener
+    finally:
+        listener.close()
+        del lab
+
+
+def _received(listener: MarkerListener, count: int, timeout_s: float = RESOLVE_S) -> None:
+    _wait_until(lambda: listener.counts.received >= count, timeout_s, f"{count} markers received")
+
+
+def _labels(events) -> list[str]:
+    return [e.label for e in events if isinstance(e, (LabMarker, TruncatedLabMarker))]
+
+
+def _dropped(events, reason: str) -> int:
+    return sum(e.count for e in events if isinstance(e, MarkersDropped) and e.reason == reason)
+
+
+def test_a_long_marker_is_cut_to_the_limit_and_flagged_truncated(request):
+    with _lab_and_listener(request) as (lab, listener):
+        lab.push_sample(["x" * 5000])
+        lab.push_sample(["é" * 1500])  # 3,000 bytes, 1,500 characters: cut by characters
+        lab.push_sample(["short"])
+        _received(listener, 3)
+        events = listener.poll_events()
+    long_one, accented, short = events
+    assert isinstance(long_one, TruncatedLabMarker)
+    assert long_one.record() == {"source": "lsl", "label": "x" * 1000, "truncated": True, "size_bytes": 5000}
+    assert long_one.type == "marker"
+    assert accented.label == "é" * 1000 and accented.size_bytes == 3000
+    assert short == LabMarker("lsl", "short"), "a marker within the limit is logged as before, unflagged"
+    assert listener.counts.truncated == 2 and listener.counts.logged == 3
+
+
+def test_markers_over_the_rate_are_dropped_counted_and_reported(request):
+    with _lab_and_listener(request) as (lab, listener):
+        for i in range(200):  # a few milliseconds: the first 50 fill this second
+            lab.push_sample([str(i)])
+        _received(listener, 200)
+        events = []
+        _wait_until(lambda: events.extend(listener.poll_events()) or _dropped(events, "rate") == listener.counts.dropped,
+                    what="every drop reported")
+    counts = listener.counts
+    assert counts.received == 200 == counts.logged + counts.dropped and counts.pending == 0
+    assert _labels(events)[:50] == [str(i) for i in range(50)], "the first markers of a second are the ones kept"
+    assert 50 <= counts.logged < 200 and counts.dropped > 0
+    assert listener.limits.per_second == 50
+
+
+def test_drops_are_reported_at_most_once_per_interval(request):
+    limits = MarkerLimits(per_second=5, report_every_s=1.0)
+    with _lab_and_listener(request, limits) as (lab, listener):
+        for i in range(20):
+            lab.push_sample([f"a{i}"])
+        _received(listener, 20)
+        first = listener.poll_events(now_s=100.0)
+        assert _labels(first) == [f"a{i}" for i in range(5)]
+        assert first[5:] == [MarkersDropped(15, "rate")]
+        time.sleep(1.1)  # a new second for the rate limit
+        for i in range(20):
+            lab.push_sample([f"b{i}"])
+        _received(listener, 40)
+        soon = listener.poll_events(now_s=100.5)
+        assert _labels(soon) == [f"b{i}" for i in range(5)]
+        assert not [e for e in soon if isinstance(e, MarkersDropped)], "half a second after a report: no new one"
+        assert listener.poll_events(now_s=101.0) == [MarkersDropped(15, "rate")], "the drops are reported later"
+    assert listener.counts.dropped == 30
+
+
+def test_a_full_queue_drops_the_oldest_and_counts_them(request):
+    limits = MarkerLimits(per_second=1000, pending=5)
+    with _lab_and_listener(request, limits) as (lab, listener):
+        for i in range(20):  # nobody polls
+            lab.push_sample([str(i)])
+        _received(listener, 20)
+        assert listener.backlog().markers == 5
+        events = listener.poll_events()
+    assert _labels(events) == ["15", "16", "17", "18", "19"]
+    assert events[5:] == [MarkersDropped(15, "queue full")]
+    assert listener.session_info() == {"lsl_markers": {"received": 20, "logged": 5, "dropped": 15, "truncated": 0, "pending": 0}}
+
+
+def test_invalid_utf8_becomes_replacement_characters_and_the_next_marker_still_arrives(request):
+    with _lab_and_listener(request) as (lab, listener):
+        lab.push_sample([b"before"])
+        lab.push_sample([b"bad \xff\xfe end"])  # bytes are sent as they are
+        lab.push_sample([b"after"])
+        received: list[str] = []
+        _wait_until(lambda: received.extend(listener.poll()) or len(received) >= 3, what="three markers arriving")
+    assert received == ["before", "bad \ufffd\ufffd end", "after"]
+    assert listener.counts.dropped == 0
+
+
+def test_a_flood_of_large_markers_stays_bounded_and_a_later_marker_still_arrives(request):
+    """2,000 markers of 100 KB, as fast as an outlet pushes them: what waits and what poll returns stay small.
+
+    liblsl's own queue keeps the newest INLET_BUFFER * 100 markers (1,000) when the listener falls behind;
+    what it throws away never reaches the listener and cannot be counted (an LSL sample has no sequence
+    number), so the test asks only that at least that many arrive, and that each one is accounted for.
+    """
+    limits = MarkerLimits()
+    bound_chars = limits.pending * limits.max_chars
+    payload = "y" * 100_000
+    with _lab_and_listener(request) as (lab, listener):
+        largest_poll, largest_backlog = 0, 0
+        polled = []
+        for i in range(2000):
+            lab.push_sample([f"{i}:{payload}"])
+            if i % 50 == 0:
+                largest_backlog = max(largest_backlog, listener.backlog().chars)
+                events = listener.poll_events()
+                largest_poll = max(largest_poll, sum(len(label) for label in _labels(events)))
+                assert len(_labels(events)) <= limits.pending
+                polled.extend(events)
+        _wait_until_quiet(listener)
+        assert listener.backlog().markers <= limits.pending and listener.backlog().chars <= bound_chars
+        polled.extend(listener.poll_events())
+        time.sleep(1.1)  # the flood's second is over: the rate limit lets markers in again
+        lab.push_sample(["normal marker"])
+        _wait_until(lambda: polled.extend(listener.poll_events()) or "normal marker" in _labels(polled),
+                    what="the marker after the flood arriving")
+    counts = listener.counts
+    assert counts.received == counts.logged + counts.dropped + counts.pending
+    assert 1000 < counts.received <= 2001
+    assert counts.dropped >= counts.received - 1 - 50 * 3, "most of the flood is over the rate"
+    assert largest_backlog <= bound_chars and largest_poll <= bound_chars
+    assert all(len(label) <= limits.max_chars for label in _labels(polled))
+    assert sum(e.count for e in polled if isinstance(e, MarkersDropped)) <= counts.dropped
+
+
+def _wait_until_quiet(listener: MarkerListener, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
+    """Until no marker has arrived for quiet_s."""
+    deadline = time.monotonic() + timeout_s
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_received = listener.counts.received
+        if now_received != last:
+            last, since = now_received, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"markers still arriving after {timeout_s} s")
+
+
+def test_decoding_is_lenient_and_never_longer_than_the_limit():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.binary(max_size=200), st.integers(min_value=1, max_value=60))
+    def check(raw: bytes, max_chars: int):
+        text, truncated = decode_marker([raw], max_chars)
+        full = raw.decode("utf-8", errors="replace")
+        assert text == full[:max_chars]
+        assert truncated == (len(full) > max_chars)
+
+    check()
+    assert decode_marker(["a", b"b\xff"], 100) == ('["a", "b\ufffd"]', False)
+
+
+def test_a_run_logs_a_flood_of_lab_markers_cut_rate_limited_and_reports_the_drops(tmp_path):
+    """The whole program with --lsl --log-dir: 300 long markers in a burst become at most 50 a second in
+    events.jsonl, each cut and flagged, and the rest are reported as markers_dropped."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, str(root / "run.py"), "--source", str(root / "assets" / "media" / "astronaut.png"),
+         "--duration", "60", "--realtime", "--headless", "--lsl", "--size", "160x120", "--log-dir", str(tmp_path)],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    pylsl = _pylsl()
+    lab = pylsl.StreamOutlet(pylsl.StreamInfo(CONTROL_STREAM_NAME, "Markers", 1, 0.0, pylsl.cf_string, f"flood-{os.getpid()}"))
+    try:
+        assert lab.wait_for_consumers(60), "the program did not connect to the lab's marker stream"
+        for i in range(300):
+            lab.push_sample([f"{i:03d}" + "z" * 5000])
+        time.sleep(2.5)  # the program polls every frame and reports drops at most once a second
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+        del lab
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    markers = [e for e in events if e["type"] == "marker" and e.get("source") == "lsl"]
+    dropped = [e for e in events if e["type"] == "markers_dropped"]
+    assert 50 <= len(markers) <= 150, "the burst falls in a second or two: at most 50 markers logged in each"
+    assert [m["label"][:3] for m in markers[:50]] == [f"{i:03d}" for i in range(50)]
+    assert all(len(m["label"]) == 1000 and m["truncated"] is True and m["size_bytes"] == 5003 for m in markers)
+    assert dropped and {e["reason"] for e in dropped} == {"rate"}
+    assert len(markers) + sum(e["count"] for e in dropped) == 300, "every marker is logged or reported dropped"
+    assert len(dropped) <= 4, "drops are reported at most once a second"

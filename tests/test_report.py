@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from avatar.contract import BASE_COLUMN_NAMES
 from avatar.logs import SessionLog
-from avatar.report import best_lag, block_stats, build_report, command_report, load_session
+from avatar.report import TIMELINE_BINS, best_lag, block_stats, build_report, command_report, load_session
 
 
 def test_best_lag_finds_a_known_delay():
@@ -80,3 +81,78 @@ def test_report_on_a_folder_without_logs_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="frames.csv"):
         command_report([str(tmp_path)])
+
+
+def _marker_heavy_session(tmp_path, markers: dict[str, int], lapses: int = 7):
+    """Three 20 s blocks at 20 fps, with this many LSL markers inside each block (none on a boundary)."""
+    log = SessionLog.create(tmp_path, "P09_flood_x", BASE_COLUMN_NAMES + ("block", "condition", "phase"))
+    fps, length_s = 20.0, 20.0
+    log.event("session_start", 0.0)
+    for index, (name, count) in enumerate(markers.items()):
+        start = index * length_s
+        log.event("block_start", start, block=name, condition="mimic", position=index + 1)
+        for i in range(int(length_s * fps)):
+            t = start + i / fps
+            smile = 1.0 if (t % 4) < 2 else 0.0
+            log.frame({"frame": int(round(t * fps)), "t": t, "faces": 1, "smile": smile, "echo_smile": 0.5 * smile,
+                       "block": name, "condition": "mimic", "phase": "block"})
+        for k in range(count):
+            log.event("marker", start + 0.5 + 19.0 * k / count, source="lsl", label=f"{name}-{k}")
+        for k in range(lapses if index == 0 else 0):
+            log.event("lapse", start + 1.0 + k, channel="smile")
+        log.event("block_end", start + length_s, block=name, completed=True)
+    log.event("session_end", length_s * len(markers), status="finished")
+    log.write_session({"participant": "P09", "status": "finished", "block_order": list(markers)})
+    log.close()
+    return log.folder
+
+
+MEMORY_BOUND_MB = 50  # the whole report, plots included, of a session with 100,000 marker events
+
+
+def test_a_report_of_100k_markers_counts_them_per_block_within_a_memory_bound(tmp_path):
+    markers = {"one": 50_000, "two": 30_000, "three": 20_000}
+    folder = _marker_heavy_session(tmp_path, markers)
+    build_report(folder)  # once untraced: matplotlib's one-time caches (fonts) are not the report's
+
+    tracemalloc.start()
+    try:
+        data = load_session(folder)
+        stats = block_stats(data)
+        _, reading_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        build_report(folder)
+        _, build_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert {b.name: b.events.get("marker") for b in stats} == markers
+    assert [b.lapses for b in stats] == [7, 0, 0]
+    assert [b.frames for b in stats] == [400, 400, 400]
+    assert data.events.totals["marker"] == 100_000
+    assert len(data.events.marks["marker"]) <= TIMELINE_BINS, "the timeline keeps bins, not events"
+    assert reading_peak < 5e6, f"reading held {reading_peak / 1e6:.1f} MB: events must be counted, not kept"
+    assert build_peak < MEMORY_BOUND_MB * 1e6, f"building held {build_peak / 1e6:.1f} MB"
+    written = {b["name"]: b["events"]["marker"] for b in json.loads((folder / "blocks.json").read_text())}
+    assert written == markers
+
+
+def test_the_report_reads_past_huge_and_damaged_event_lines(session_dir):
+    """A 1 MB marker (logged before markers were cut), invalid UTF-8 and a broken line: counted or skipped."""
+    with open(session_dir / "events.jsonl", "ab") as handle:
+        huge = {"type": "marker", "t": 3.0, "wall": 1.0, "source": "lsl", "label": "x" * 1_000_000}
+        handle.write((json.dumps(huge) + "\n").encode())
+        handle.write(b'{"type": "marker", "t": 4.0, "wall": 1.0, "source": "lsl", "label": "bad \xff\xfe"}\n')
+        handle.write(b'{"type": "marker", "t": 5.0, "wall"\n')  # the type and time still count
+        handle.write(b"not json at all\n")
+    one, two = block_stats(load_session(session_dir))
+    assert one.events["marker"] == 3 and "marker" not in two.events
+    assert one.lapses == 2
+    assert build_report(session_dir).is_file()
+
+
+def test_events_at_a_boundary_count_in_both_blocks_as_before(session_dir):
+    with open(session_dir / "events.jsonl", "a") as handle:
+        handle.write(json.dumps({"type": "marker", "t": 10.0, "wall": 1.0, "source": "key", "n": 1}) + "\n")
+    one, two = block_stats(load_session(session_dir))
+    assert one.events["marker"] == 1 and two.events["marker"] == 1
