@@ -10,10 +10,10 @@ import argparse
 import bisect
 import csv
 import html
+import io
 import itertools
 import json
 import math
-import os
 import re
 from array import array
 from collections.abc import Iterator
@@ -24,6 +24,7 @@ import numpy as np
 
 from avatar import contract
 from avatar.errors import ConfigError
+from avatar.logs import write_atomically
 
 MAX_LAG_S = 4.0  # the echo is looked for up to 4 s behind the smile (the delayed condition's lag)
 MIN_PAIRS = 10  # fewer frames with a face than this give no lag
@@ -422,11 +423,9 @@ def _figure(width_in: float, height_in: float):
 
 
 def _save(fig, path: Path) -> None:
-    temporary = path.with_name("." + path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        fig.savefig(handle, format="png")
-    os.replace(temporary, path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    write_atomically(path, buffer.getvalue())
 
 
 def plot_timeline(data: SessionData, stats: list[BlockStats], path: Path) -> None:
@@ -573,18 +572,10 @@ def build_report(folder: str | Path, status: str | None = None, session: dict | 
     plot_timeline(data, stats, folder / "timeline.png")
     plot_blocks(stats, folder / "blocks.png")
     plot_lags(stats, folder / "lags.png")
+    # Each file whole or not at all, through a new private temporary file that a planted link cannot redirect.
     target = folder / REPORT_NAME
-    temporary = folder / ("." + REPORT_NAME + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(render_html(data, stats, status))
-    os.replace(temporary, target)
-    summary = folder / "blocks.json"
-    fd = os.open(summary.with_name(".blocks.json.tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump([b.to_json() for b in stats], handle, indent=2)
-        handle.write("\n")
-    os.replace(summary.with_name(".blocks.json.tmp"), summary)
+    write_atomically(target, render_html(data, stats, status).encode("utf-8"))
+    write_atomically(folder / "blocks.json", (json.dumps([b.to_json() for b in stats], indent=2) + "\n").encode("utf-8"))
     return target
 
 

@@ -156,3 +156,14 @@ def test_events_at_a_boundary_count_in_both_blocks_as_before(session_dir):
         handle.write(json.dumps({"type": "marker", "t": 10.0, "wall": 1.0, "source": "key", "n": 1}) + "\n")
     one, two = block_stats(load_session(session_dir))
     assert one.events["marker"] == 1 and two.events["marker"] == 1
+
+
+def test_a_link_planted_at_a_temporary_file_is_not_followed(session_dir, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    for name in (".report.html.tmp", ".blocks.json.tmp", ".timeline.png.tmp"):
+        (session_dir / name).symlink_to(outside)
+    build_report(session_dir)
+    assert outside.read_text() == "keep me"
+    assert (session_dir / "report.html").is_file() and not (session_dir / "report.html").is_symlink()
+    assert not list(session_dir.glob(".*.tmp"))
