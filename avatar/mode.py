@@ -100,6 +100,11 @@ class Mode:
     def on_line(self, context: ModeContext, line: str) -> None:
         """[main] A line typed into the chat and sent (in a window with the chat on)."""
 
+    def on_control(self, context: ModeContext, name: str, value: Any) -> bool:
+        """[main] A control from outside that is not the model's (OSC: `attract_text`); return True
+        if the mode used it (the caller then logs it as a `control` event)."""
+        return False
+
     def finished_reason(self) -> str | None:
         """[respond] Why the mode ended the run (for session_end), once before_frame said False."""
         return None

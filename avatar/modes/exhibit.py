@@ -207,6 +207,13 @@ class ExhibitMode(Mode):
         if line.strip().lower() == self.settings.quit_word:
             raise StopRequested("quit key (typed quit)")
 
+    def on_control(self, context: ModeContext, name: str, value) -> bool:
+        # A show's technician changes the invitation from OSC (--osc-in); the next attract frame shows it.
+        if name != "attract_text":
+            return False
+        self.settings = dataclasses.replace(self.settings, attract_text=str(value))
+        return True
+
     def on_end(self, context: ModeContext, status: SessionStatus, reason: str) -> dict:
         if self.attract:
             self._end_attract(context, self.last_t)
