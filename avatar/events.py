@@ -310,3 +310,67 @@ class MarkersDropped(Event):
     TYPE = "markers_dropped"
     count: int
     reason: str
+
+
+# --- study questionnaires (issue 21) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionnaireStart(Event):
+    """A questionnaire's first item is about to be shown; `block` is "" for an `end` questionnaire."""
+
+    TYPE = "questionnaire_start"
+    questionnaire: str
+    block: str
+    condition: str
+    items: int
+
+
+@dataclass(frozen=True)
+class ItemOnset(Event):
+    """An item first drawn on the participant's screen (its response time counts from here)."""
+
+    TYPE = "item_onset"
+    questionnaire: str
+    item: str
+    order: int
+    block: str
+    condition: str
+    kind: str
+    item_sha256: str
+
+
+@dataclass(frozen=True)
+class ItemAnswered(Event):
+    """An item answered: the value as ratings.csv has it, how (`key`, `mouse`, `touch`) and how fast."""
+
+    TYPE = "item_answer"
+    questionnaire: str
+    item: str
+    order: int
+    block: str
+    condition: str
+    answer: str
+    rt_ms: float
+    input: str
+
+
+@dataclass(frozen=True)
+class QuestionnaireEnd(Event):
+    TYPE = "questionnaire_end"
+    questionnaire: str
+    block: str
+    answered: int
+    items: int
+    completed: bool
+
+
+@dataclass(frozen=True)
+class QuestionnaireSkipped(Event):
+    """A questionnaire not asked: nobody can answer it (`headless`)."""
+
+    TYPE = "questionnaire_skipped"
+    questionnaire: str
+    block: str
+    items: int
+    reason: str

@@ -25,6 +25,15 @@ class KeyPress:
     char: str = ""
 
 
+@dataclass(frozen=True)
+class PointerPress:
+    """A click or a touch in the window, as fractions of its width and height from the top left (0-1)."""
+
+    x_frac: float
+    y_frac: float
+    device: str = "mouse"  # mouse | touch
+
+
 class AvatarPainter(Protocol):
     """What draws the avatar (render.AvatarRenderer): onto a surface, with an optional caption."""
 
@@ -95,6 +104,10 @@ class Mode:
 
     def on_key(self, context: ModeContext, key: KeyPress) -> bool:
         """[main] A key in the window; return True if the mode used it."""
+        return False
+
+    def on_pointer(self, context: ModeContext, press: PointerPress) -> bool:
+        """[main] A left click or a touch in the window; return True if the mode used it."""
         return False
 
     def on_line(self, context: ModeContext, line: str) -> None:

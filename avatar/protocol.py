@@ -10,6 +10,7 @@ wording, as for config and style files); nothing is evaluated.
     seed = 1                     # for shuffle
     break_s = 5                  # a break between blocks (Space skips it)
     instruction_s = 4            # how long a block's instruction is shown before it
+    answer_pause_s = 0.5         # a questionnaire's answer stays on screen this long before the next item
 
     [[block]]
     name = "mimic"
@@ -20,6 +21,15 @@ wording, as for config and style files); nothing is evaluated.
     delay_s = 4                  # the delayed condition's total lag
     mapping = "mirror"           # optional: mirror | anatomical
     instruction = "Look at the face."   # optional
+
+    [[questionnaire]]            # optional: ratings after blocks (avatar.questionnaire, docs/study.md)
+    after = "each_block"
+    [[questionnaire.item]]
+    id = "likeable"
+    text = "How likeable was the face?"
+    kind = "likert"
+    low = "not at all"
+    high = "very much"
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from typing import Any
 
 from avatar import settings_schema as schema
 from avatar.empathy import FAMILIARITY_PRESETS, Condition, Mapping
+from avatar.questionnaire import Questionnaire, parse_questionnaires
 from avatar.settings_schema import setting
 
 MAX_BLOCKS = 64
@@ -87,6 +98,9 @@ class Protocol:
     seed: int = setting(0, low=0, high=2**31 - 1)
     break_s: float = setting(5.0, low=0, high=MAX_BREAK_S, unit="s")
     instruction_s: float = setting(4.0, low=0, high=MAX_BREAK_S, unit="s")
+    # After an answer the choice stays on screen this long before the next item: a double press answers one.
+    answer_pause_s: float = setting(0.5, low=0, high=5, unit="s")
+    questionnaires: tuple[Questionnaire, ...] = ()
     path: str = ""
     sha256: str = ""
     text: str = field(default="", repr=False)
@@ -103,12 +117,13 @@ class Protocol:
             "name": self.name, "path": self.path, "sha256": self.sha256,
             "counterbalance": self.counterbalance.value, "seed": self.seed, "break_s": self.break_s,
             "instruction_s": self.instruction_s, "blocks": [b.to_json() for b in self.blocks], "text": self.text,
+            "answer_pause_s": self.answer_pause_s, "questionnaires": [q.to_json() for q in self.questionnaires],
         }
 
 
 # --- reading a file ------------------------------------------------------------------------------
 
-TOP_KEYS = ("protocol", "block")
+TOP_KEYS = ("protocol", "block", "questionnaire")
 
 
 def parse_protocol(data: Any, path: str = "<protocol>", text: str = "") -> Protocol:
@@ -138,7 +153,9 @@ def parse_protocol(data: Any, path: str = "<protocol>", text: str = "") -> Proto
             raise place.at("name").error("must be unique: an earlier block has this name", values["name"])
         values["instruction"] = values.get("instruction", "").strip()
         blocks.append(Block(**values))
-    return Protocol(blocks=tuple(blocks), path=path, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text, **head)
+    questionnaires = parse_questionnaires(doc, data.get("questionnaire"), [b.name for b in blocks])
+    return Protocol(blocks=tuple(blocks), questionnaires=questionnaires, path=path,
+                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text, **head)
 
 
 def parse_protocol_text(text: str, path: str = "<protocol>") -> Protocol:

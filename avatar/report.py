@@ -1,7 +1,8 @@
 """Session reports: a session folder's files -> report.html with matplotlib PNGs next to it.
 
-An edge of the pipeline: it only reads frames.csv, events.jsonl and session.json, so
-`python -m avatar report SESSION_DIR` rebuilds the same report from the files at any time.
+An edge of the pipeline: it only reads frames.csv, events.jsonl, session.json and ratings.csv, so
+`python -m avatar report SESSION_DIR` rebuilds the same report from the files at any time;
+`python -m avatar report --group DIR...` combines the questionnaire answers of many (ratings_report.py).
 """
 
 from __future__ import annotations
@@ -15,21 +16,26 @@ import itertools
 import json
 import math
 import re
+import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from avatar import contract
-from avatar.errors import ConfigError
+from avatar import contract, ratings_report
+from avatar.errors import CliError, ConfigError
 from avatar.logs import write_atomically
+from avatar.questionnaire import ItemKind, Rating
+from avatar.ratings import read_ratings
+from avatar.ratings_report import ItemFacts, ItemSummary
 
 MAX_LAG_S = 4.0  # the echo is looked for up to 4 s behind the smile (the delayed condition's lag)
 MIN_PAIRS = 10  # fewer frames with a face than this give no lag
 REPORT_NAME = "report.html"
 PNG_NAMES = ("timeline.png", "blocks.png", "lags.png")
+RATINGS_PNG = "ratings.png"  # only for a session with questionnaire answers
 FILE_MODE = 0o600
 EVENT_MARKS = {"marker": ("M", "#d62728"), "lapse": ("L", "#9467bd"), "face_lost": ("x", "#7f7f7f"),
                "face_found": ("o", "#2ca02c"), "break_skipped": ("s", "#8c564b")}
@@ -129,6 +135,8 @@ class SessionData:
     blocks: BlockLabels | None  # frames.csv's `block` column, when the mode wrote one
     events: EventDigest
     session: SessionFacts
+    ratings: tuple[Rating, ...] = ()  # ratings.csv: the questionnaires' answers, in the order given
+    items: tuple[ItemFacts, ...] = ()  # the protocol's questionnaire items, as session.json has them
 
     @property
     def t(self) -> np.ndarray:
@@ -164,7 +172,10 @@ NUMERIC_COLUMNS = frozenset(c.name for c in contract.FRAME_COLUMNS if c.kind is 
 # Only these are kept of frames.csv: 8 bytes a row each, so an hour at 30 fps is under 4 MB.
 USED_COLUMNS = ("t", "faces", "smile", "echo_smile")
 # Not counted per block: a block's own boundaries and the model's reset at each.
-UNCOUNTED = frozenset({"block_start", "block_end", "setting", "new_person"})
+# Not counted per block: a block's own boundaries and the model's reset at each, and the questionnaires
+# (asked after a block: their first event falls on its end; they have a section of their own).
+UNCOUNTED = frozenset({"block_start", "block_end", "setting", "new_person", "questionnaire_start", "item_onset",
+                       "item_answer", "questionnaire_end", "questionnaire_skipped"})
 TIMELINE_BINS = 4000  # event marks are kept per bin of session time; the timeline is 1,100 pixels wide
 # A longer line of events.jsonl (a 1 MB marker logged before issue 17) is read in pieces of this
 # many characters; only its head (type and t, which the logger writes first) is parsed.
@@ -193,7 +204,8 @@ def load_session(folder: str | Path) -> SessionData:
     t = columns.get("t", np.zeros(0))
     last_t = float(np.nanmax(t)) if len(t) and np.isfinite(t).any() else 0.0
     events = digest_events(folder / "events.jsonl", last_t, facts.condition)
-    return SessionData(folder, columns, blocks, events, facts)
+    session = session if isinstance(session, dict) else {}
+    return SessionData(folder, columns, blocks, events, facts, read_ratings(folder), ItemFacts.all_from_session(session))
 
 
 def _read_frames(path: Path) -> tuple[dict[str, np.ndarray], BlockLabels | None]:
@@ -498,6 +510,43 @@ def plot_lags(stats: list[BlockStats], path: Path) -> None:
     _save(fig, path)
 
 
+def plot_ratings(summaries: Sequence[ItemSummary], ratings: Sequence[Rating], path: Path) -> bool:
+    """Small multiples: per item with a scale (likert, vas, yes/no as share of yes), the mean by condition
+    as a bar and each answer as a dot. False (and no file) when there is nothing to plot."""
+    plotted = [s for s in summaries if s.kind in (ItemKind.LIKERT.value, ItemKind.VAS.value, ItemKind.YESNO.value) and s.cells]
+    if not plotted:
+        return False
+    conditions = list(dict.fromkeys(c for s in plotted for c, _ in s.cells))  # one colour per condition throughout
+    columns = min(4, len(plotted))
+    rows = -(-len(plotted) // columns)
+    fig = _figure(2.8 * columns + 0.6, 2.7 * rows + 0.3)
+    for index, summary in enumerate(plotted):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        for x, (condition, cell) in enumerate(summary.cells):
+            color = BLOCK_COLORS[conditions.index(condition) % len(BLOCK_COLORS)]
+            if cell.mean is not None:
+                ax.bar(x, cell.mean, width=0.6, color=color, alpha=0.35)
+            values = [r.number for r in ratings if r.item == summary.item and r.condition == condition]
+            values = [v for v in values if v is not None]
+            jitter = [(k - (len(values) - 1) / 2) * min(0.08, 0.4 / max(1, len(values))) for k in range(len(values))]
+            ax.plot([x + j for j in jitter], values, "o", color=color, ms=5)
+        ax.set_xticks(range(len(summary.cells)), [ratings_report.condition_label(c) for c, _ in summary.cells], fontsize=8)
+        if summary.kind == ItemKind.LIKERT.value:
+            ax.set_ylim(0.5, summary.points + 0.5)
+            ax.set_yticks(range(1, summary.points + 1))
+        elif summary.kind == ItemKind.VAS.value:
+            ax.set_ylim(0, 100)
+        else:
+            ax.set_ylim(0, 1.05)
+            ax.set_ylabel("share of yes", fontsize=8)
+        ax.set_title(summary.item, fontsize=10)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    return True
+
+
+
 # --- the HTML -----------------------------------------------------------------------------------------------
 
 def _fmt(value, digits: int = 3) -> str:
@@ -508,7 +557,7 @@ def _fmt(value, digits: int = 3) -> str:
     return html.escape(str(value))
 
 
-def render_html(data: SessionData, stats: list[BlockStats], status: str) -> str:
+def render_html(data: SessionData, stats: list[BlockStats], status: str, ratings_html: str = "") -> str:
     s = data.session
     facts = [
         ("participant", s.participant or "-"),
@@ -555,10 +604,17 @@ Best lag: the lag between 0 and {MAX_LAG_S:g} s at which the avatar's echo corre
 smile (Pearson r over frames with a face). Lapses: expression events the model left (almost) unanswered.</p>
 <img src="blocks.png" alt="mean smile and echo per block">
 <img src="lags.png" alt="correlation of echo and smile by lag, per block">
+{ratings_html}
 <p class="note">Built from frames.csv, events.jsonl and session.json in this folder;
 rebuild with <code>python -m avatar report {html.escape(str(data.folder))}</code>.</p>
 </body></html>
 """
+
+
+def rating_summaries(data: SessionData, stats: list[BlockStats]) -> list[ItemSummary]:
+    """Each questionnaire item's answers by condition, the conditions in the order the blocks ran."""
+    conditions = [b.condition for b in sorted(stats, key=lambda b: b.position) if b.condition]
+    return ratings_report.summarize(data.ratings, data.items, conditions)
 
 
 def build_report(folder: str | Path, status: str | None = None, session: dict | None = None) -> Path:
@@ -572,15 +628,19 @@ def build_report(folder: str | Path, status: str | None = None, session: dict | 
     plot_timeline(data, stats, folder / "timeline.png")
     plot_blocks(stats, folder / "blocks.png")
     plot_lags(stats, folder / "lags.png")
+    summaries = rating_summaries(data, stats)
+    plotted = plot_ratings(summaries, data.ratings, folder / RATINGS_PNG)
+    ratings_html = ratings_report.html_section(summaries, data.ratings, plotted)
     # Each file whole or not at all, through a new private temporary file that a planted link cannot redirect.
     target = folder / REPORT_NAME
-    write_atomically(target, render_html(data, stats, status).encode("utf-8"))
+    write_atomically(target, render_html(data, stats, status, ratings_html).encode("utf-8"))
     write_atomically(folder / "blocks.json", (json.dumps([b.to_json() for b in stats], indent=2) + "\n").encode("utf-8"))
     return target
 
 
 def command_report(argv: list[str]) -> int:
-    """`python -m avatar report SESSION_DIR`: (re)build a session's report.html."""
+    """`python -m avatar report SESSION_DIR`: (re)build a session's report.html; `--group DIR...`: the
+    questionnaire answers of many sessions."""
     from avatar.arguments import run_subcommand
 
     return run_subcommand(add_subcommand, argv)
@@ -588,14 +648,33 @@ def command_report(argv: list[str]) -> int:
 
 def add_subcommand(subparsers) -> argparse.ArgumentParser:
     """`python -m avatar report`: adds its parser (one-line usage errors, exit code 2) to the command line's subcommands."""
-    parser = subparsers.add_parser("report", description="Build report.html for a session folder.")
-    parser.add_argument("session_dir", type=Path, help="a session folder written with --log-dir")
+    parser = subparsers.add_parser("report", description="Build report.html for a session folder, or (--group) combine "
+                                                          "the questionnaire answers of many sessions.")
+    parser.add_argument("session_dir", type=Path, nargs="?", help="a session folder written with --log-dir")
+    parser.add_argument("--group", type=Path, nargs="+", metavar="DIR",
+                        help="session folders, or folders of them (a --log-dir): one table per item and condition "
+                             f"({ratings_report.GROUP_HTML}, {ratings_report.GROUP_SUMMARY}) and every answer "
+                             f"({ratings_report.GROUP_TIDY})")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where --group writes its files (default: the folder that holds the sessions)")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=report_from_args)
     return parser
 
 
 def report_from_args(args: argparse.Namespace) -> int:
+    if (args.session_dir is None) == (args.group is None):
+        raise CliError("report: give a SESSION_DIR, or --group DIR... (not both)")
+    if args.out is not None and args.group is None:
+        raise CliError("report: --out goes with --group")
+    if args.group is not None:
+        group = ratings_report.build_group_report(args.group, args.out)
+        for notice in group.notices:
+            print(f"notice: {notice}", file=sys.stderr)
+        print(f"{group.sessions} sessions, {group.answers} answers")
+        for path in (group.html, group.summary, group.tidy):
+            print(path)
+        return 0
     path = build_report(args.session_dir)
     print(path)
     return 0

@@ -167,3 +167,148 @@ def test_a_link_planted_at_a_temporary_file_is_not_followed(session_dir, tmp_pat
     assert outside.read_text() == "keep me"
     assert (session_dir / "report.html").is_file() and not (session_dir / "report.html").is_symlink()
     assert not list(session_dir.glob(".*.tmp"))
+
+
+# --- questionnaire answers (issue 21) ------------------------------------------------------------------------------
+
+RATED_PROTOCOL = """
+[protocol]
+name = "rated"
+
+[[block]]
+name = "one"
+duration_s = 10
+condition = "mimic"
+
+[[block]]
+name = "two"
+duration_s = 10
+condition = "static"
+
+[[questionnaire]]
+id = "rate"
+
+[[questionnaire.item]]
+id = "likeable"
+text = "How likeable was the face?"
+kind = "likert"
+low = "not at all"
+high = "very"
+
+[[questionnaire.item]]
+id = "detected"
+text = "Did the face imitate you?"
+kind = "yesno"
+detection = true
+"""
+
+
+def _rated_session(tmp_path, participant: str, answers: dict[str, tuple[str, str]], status: str = "finished"):
+    """A two-block session (mimic, then static) whose questionnaire after each block got these answers:
+    block -> (likeable, detected)."""
+    from avatar.protocol import parse_protocol_text
+    from avatar.questionnaire import Rating
+    from avatar.ratings import RatingsLog
+
+    protocol = parse_protocol_text(RATED_PROTOCOL, "rated.toml")
+    log = SessionLog.create(tmp_path, f"{participant}_rated_x", BASE_COLUMN_NAMES + ("block", "condition", "phase"))
+    ratings = RatingsLog(log.folder)
+    log.event("session_start", 0.0)
+    items = {i.id: i for i in protocol.questionnaires[0].items}
+    for position, (name, condition) in enumerate((("one", "mimic"), ("two", "static")), start=1):
+        start = (position - 1) * 12.0
+        log.event("block_start", start, block=name, condition=condition, position=position)
+        for i in range(100):
+            t = start + i / 10
+            log.frame({"frame": int(t * 10), "t": t, "faces": 1, "smile": 0.5, "echo_smile": 0.2, "block": name,
+                       "condition": condition, "phase": "block"})
+        log.event("block_end", start + 10.0, block=name, completed=True)
+        for order, (item, answer) in enumerate(zip(("likeable", "detected"), answers.get(name, ()), strict=False), start=1):
+            ratings.write(Rating(participant, name, condition, position, "rate", item, order, items[item].kind.value,
+                                 items[item].text_sha256, answer, 900.0 + order, "key", start + 10.5 + order, 1.0))
+    ratings.close()
+    log.event("session_end", 24.0, status=status)
+    log.write_session({"participant": participant, "status": status, "block_order": ["one", "two"],
+                       "protocol": protocol.to_json()})
+    log.close()
+    return log.folder
+
+
+def test_the_report_shows_each_items_answers_by_condition_and_the_detection_question(tmp_path):
+    folder = _rated_session(tmp_path, "P01", {"one": ("6", "yes"), "two": ("2", "no")})
+    html = build_report(folder).read_text()
+    assert "<th>item</th><th>question</th><th>kind</th><th>mimic</th><th>static</th>" in html
+    assert "<td>likeable</td><td>How likeable was the face?</td><td>likert</td><td>6.00 (n = 1)</td><td>2.00 (n = 1)</td>" in html
+    assert "<h2>Detection: did the participant notice the imitation?</h2>" in html
+    assert "<tr><td>mimic</td><td>yes 1 of 1 (100 %)</td></tr><tr><td>static</td><td>yes 0 of 1 (0 %)</td></tr>" in html
+    assert 'src="ratings.png"' in html
+    png = folder / "ratings.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_mode & 0o777 == 0o600
+    stats = block_stats(load_session(folder))
+    assert all("item_answer" not in b.events for b in stats)  # the questionnaires have their own section
+
+
+def test_a_session_without_questionnaires_has_no_ratings_section(session_dir):
+    html = build_report(session_dir).read_text()
+    assert "Questionnaire answers" not in html and not (session_dir / "ratings.png").exists()
+
+
+def test_the_group_report_gives_mean_sd_and_n_per_item_and_condition_and_a_tidy_csv(tmp_path, capsys):
+    import csv
+
+    data = tmp_path / "data"
+    _rated_session(data, "P01", {"one": ("6", "yes"), "two": ("2", "no")})
+    _rated_session(data, "P02", {"one": ("4", "no"), "two": ("3", "no")})
+    _rated_session(data, "P03", {"one": ("5", "yes")}, status="aborted")  # aborted during the second questionnaire
+    assert command_report(["--group", str(data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "3 sessions, 10 answers" and out[1:] == [str(data / n) for n in
+                                                               ("group_report.html", "group_summary.csv", "group_ratings.csv")]
+    with open(data / "group_summary.csv", newline="") as handle:
+        summary = list(csv.DictReader(handle))
+    cells = {(r["item"], r["condition"]): r for r in summary}
+    assert list(summary[0]) == ["questionnaire", "item", "kind", "condition", "n", "mean", "sd", "counts", "text"]
+    likeable_mimic = cells[("likeable", "mimic")]
+    assert (likeable_mimic["n"], likeable_mimic["mean"], likeable_mimic["sd"]) == ("3", "5", "1")
+    assert (cells[("likeable", "static")]["n"], cells[("likeable", "static")]["mean"]) == ("2", "2.5")
+    assert cells[("likeable", "static")]["sd"] == "0.707107"
+    assert (cells[("detected", "mimic")]["mean"], cells[("detected", "mimic")]["counts"]) == ("0.666667", "yes=2; no=1")
+    with open(data / "group_ratings.csv", newline="") as handle:
+        tidy = list(csv.DictReader(handle))
+    assert len(tidy) == 10 and list(tidy[0])[:4] == ["session", "protocol", "status", "participant"]
+    assert {(r["participant"], r["status"]) for r in tidy} == {("P01", "finished"), ("P02", "finished"), ("P03", "aborted")}
+    assert {r["value"] for r in tidy if r["item"] == "detected"} == {"1", "0"}
+    page = (data / "group_report.html").read_text()
+    assert "<h2>likeable</h2>" in page and "<h2>detected (the detection question)</h2>" in page
+    assert "<tr><td>mimic</td><td>3</td><td>5.000</td><td>1.000</td><td>-</td></tr>" in page
+    for name in ("group_report.html", "group_summary.csv", "group_ratings.csv"):
+        assert (data / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_the_group_report_takes_session_folders_and_an_out_folder(tmp_path, capsys):
+    one = _rated_session(tmp_path / "a", "P01", {"one": ("6", "yes")})
+    two = _rated_session(tmp_path / "b", "P02", {"one": ("2", "no")})
+    out = tmp_path / "out"
+    out.mkdir()
+    assert command_report(["--group", str(one), str(two), "--out", str(out)]) == 0
+    assert (out / "group_summary.csv").read_text().splitlines()[1].startswith("rate,likeable,likert,mimic,2,4,2.828427,")
+
+
+def test_report_needs_a_session_or_group_and_a_bad_group_folder_is_one_line(tmp_path):
+    from avatar.errors import CliError, ConfigError
+
+    with pytest.raises(CliError, match=r"^report: give a SESSION_DIR, or --group DIR\.\.\. \(not both\)$"):
+        command_report([])
+    with pytest.raises(CliError):
+        command_report([str(tmp_path), "--group", str(tmp_path)])
+    with pytest.raises(CliError, match="--out goes with --group"):
+        command_report([str(tmp_path), "--out", str(tmp_path)])
+    with pytest.raises(ConfigError, match=r"^report --group: no session folders in .*empty$"):
+        (tmp_path / "empty").mkdir()
+        command_report(["--group", str(tmp_path / "empty")])
+
+
+def test_a_session_whose_questionnaires_were_skipped_says_so(tmp_path):
+    folder = _rated_session(tmp_path, "P04", {})
+    html = build_report(folder).read_text()
+    assert "No answers: the protocol's questionnaires were skipped" in html and not (folder / "ratings.png").exists()

@@ -1,7 +1,9 @@
-"""Study mode: a participant runs a protocol's blocks (condition, familiarity, load, delay) in order.
+"""Study mode: a participant runs a protocol's blocks (condition, familiarity, load, delay) in order,
+and answers its questionnaires after them.
 
 Sits on top of the loop through avatar.mode.Mode hooks. Blocks are timed on source time, so a file
-source gives the same block boundaries on any machine; the file loops until the protocol ends.
+source gives the same block boundaries on any machine; the file loops until the protocol ends. A
+questionnaire lasts until it is answered (avatar.modes.questions); the frames go on being logged meanwhile.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from avatar.contract import TEXT, Column
 from avatar.empathy import Condition, Configure, ResetPerson
 from avatar.errors import CliError, ConfigError
 from avatar.events import BlockEnd, BlockStart, KeyMarker, PhaseEnd, PhaseStart, ProtocolIncomplete, SessionStatus
-from avatar.mode import KeyPress, Mode, ModeContext
+from avatar.mode import KeyPress, Mode, ModeContext, PointerPress
+from avatar.modes.questions import Occasion, Questioner
 from avatar.modes.screens import TextPainter, draw_message_screen
 from avatar.outcome import Frame, FrameOutcome, ModeFrame
 from avatar.protocol import Block, Protocol, block_order, load_protocol
+from avatar.questionnaire import Questionnaire, When, asked_after
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 DEFAULT_PROTOCOL = ASSETS / "protocols" / "example.toml"
@@ -35,19 +39,30 @@ class Phase(Enum):
     BREAK = "break"  # between blocks; Space skips it
     INSTRUCTION = "instruction"  # a block's instruction text, before it; Space skips it
     BLOCK = "block"
+    QUESTIONNAIRE = "questionnaire"  # after a block (or at the end); lasts until every item is answered
     DONE = "done"
 
 
 @dataclass(frozen=True)
 class Step:
     phase: Phase
-    block: Block
+    block: Block  # a break's or instruction's next block; a questionnaire's previous one
     position: int  # 1-based place of the block in this participant's order
-    duration_s: float
+    duration_s: float  # 0 for a questionnaire: it ends when answered, not on time
+    questionnaire: Questionnaire | None = None
+
+    def occasion(self) -> Occasion:
+        """A questionnaire step's answers as ratings.csv files them: under its block, or none for `end`."""
+        if self.questionnaire is None:
+            raise ValueError(f"a {self.phase.value} step has no questionnaire")
+        if self.questionnaire.when is When.END:
+            return Occasion(self.questionnaire, "", "", None, "end")
+        return Occasion(self.questionnaire, self.block.name, self.block.condition.value, self.position, str(self.position))
 
 
 def schedule(protocol: Protocol, order: list[int]) -> list[Step]:
-    """The session as a list of timed steps: [break] [instruction] block, for each block in order."""
+    """The session as a list of steps: [break] [instruction] block [questionnaires], for each block in order;
+    the `end` questionnaires follow the last block's own."""
     steps: list[Step] = []
     for position, index in enumerate(order, start=1):
         block = protocol.blocks[index]
@@ -56,6 +71,8 @@ def schedule(protocol: Protocol, order: list[int]) -> list[Step]:
         if block.instruction and protocol.instruction_s > 0:
             steps.append(Step(Phase.INSTRUCTION, block, position, protocol.instruction_s))
         steps.append(Step(Phase.BLOCK, block, position, block.duration_s))
+        for questionnaire in asked_after(protocol.questionnaires, block.name, last=position == len(order)):
+            steps.append(Step(Phase.QUESTIONNAIRE, block, position, 0.0, questionnaire))
     return steps
 
 
@@ -124,7 +141,10 @@ def make_study_mode(args, settings):
     source = settings.source
     is_camera = source == "camera" or source.startswith("camera:")
     # A file loops until the protocol ends; blocks run on its clock (t_s), so time goes on across loops.
-    settings = dataclasses.replace(settings, loop=not is_camera, show_status=False)
+    # The chat's text line (Enter opens it) stays off unless --chat asks for it: a participant's keys answer
+    # questionnaires, and a line typed to the avatar would be a condition of its own.
+    settings = dataclasses.replace(settings, loop=not is_camera, show_status=False,
+                                   chat=settings.chat if args.chat else None)
     return mode, settings
 
 
@@ -148,12 +168,13 @@ class StudyMode(Mode):
     columns = (
         _study_column("block", lambda f: f.block, "the protocol block's name (study mode)"),
         _study_column("condition", lambda f: f.condition, "the block's condition (study mode)"),
-        _study_column("phase", lambda f: f.phase, "block, break, instruction or done (study mode)"),
+        _study_column("phase", lambda f: f.phase, "block, break, instruction, questionnaire or done (study mode)"),
     )
 
     def __init__(self, protocol: Protocol, participant: str, lock: int | None = None):
         self.protocol = protocol
         self.participant = participant
+        self.questions = Questioner(participant, protocol.seed, protocol.answer_pause_s)
         self._lock = lock  # lock_participant's file, held until the run's records are closed
         self.order = block_order(protocol, participant)
         self.steps = schedule(protocol, self.order)
@@ -181,6 +202,10 @@ class StudyMode(Mode):
             "block_order": [self.protocol.blocks[i].name for i in self.order],
             "counterbalance": self.protocol.counterbalance.value,
         }
+
+    def on_start(self, context: ModeContext) -> None:
+        if self.protocol.questionnaires and context.log_folder is not None:
+            self.questions.open_log(context.log_folder)  # ratings.csv, with its header, from the start
 
     # -- the schedule --------------------------------------------------------------------------
 
@@ -215,6 +240,9 @@ class StudyMode(Mode):
             self._apply_block(context, b)
             context.emit(t_s, BlockStart(b.name, step.position, b.condition.value, b.familiarity, b.load, b.delay_s,
                                          b.mapping.value, b.duration_s))
+        elif step.phase is Phase.QUESTIONNAIRE:
+            self._apply_block(context, None)
+            self.questions.begin(context, step.occasion(), t_s)
         else:
             self._apply_block(context, None)
             context.emit(t_s, PhaseStart(step.phase.value, step.block.name, step.position, step.duration_s))
@@ -228,6 +256,8 @@ class StudyMode(Mode):
                 self.completed.append(step.block.name)
             context.emit(t_s, BlockEnd(step.block.name, step.position, step.block.condition.value,
                                        round(t_s - self.block_start_t, 6), completed))
+        elif step.phase is Phase.QUESTIONNAIRE:
+            self.questions.end(context, t_s, completed)
         else:
             context.emit(t_s, PhaseEnd(step.phase.value, step.block.name, skipped))
 
@@ -241,7 +271,10 @@ class StudyMode(Mode):
             skip = self._skip and step.phase in (Phase.BREAK, Phase.INSTRUCTION)
             if skip:
                 self._skip = False
-            if not skip and t < self.step_start_t + step.duration_s - 1e-9:
+            if step.phase is Phase.QUESTIONNAIRE:
+                if not self.questions.finished():
+                    break
+            elif not skip and t < self.step_start_t + step.duration_s - 1e-9:
                 break
             self._leave(context, t, completed=True, skipped=skip)
             self._enter(context, self.step_index + 1, t)
@@ -272,6 +305,8 @@ class StudyMode(Mode):
     def on_key(self, context: ModeContext, key: KeyPress) -> bool:
         import pygame
 
+        if self.questions.on_key(context, key, self.last_t):
+            return True
         if key.key == pygame.K_SPACE:
             if self.phase in (Phase.BREAK, Phase.INSTRUCTION):
                 self._skip = True
@@ -282,11 +317,18 @@ class StudyMode(Mode):
             return True
         return False
 
+    def on_pointer(self, context: ModeContext, press: PointerPress) -> bool:
+        return self.questions.on_pointer(context, press, self.last_t)
+
     def draw(self, context: ModeContext, surface, outcome: FrameOutcome | None, controls) -> bool:
         frame = outcome.mode_frame if outcome is not None else None
         if not isinstance(frame, StudyFrame) or frame.step is None or frame.step.phase is Phase.BLOCK:
             return False  # the plain avatar, with nothing on screen that could tell the condition
         step = frame.step
+        if step.phase is Phase.QUESTIONNAIRE:
+            if not self.questions.draw(context, surface, self.last_t):
+                draw_message_screen(surface, self._painter, "")  # the moment between two steps: a calm screen
+            return True
         seconds = max(1, int(frame.remaining_s + 0.999))
         if step.phase is Phase.BREAK:
             draw_message_screen(surface, self._painter, "A short break",
@@ -305,13 +347,16 @@ class StudyMode(Mode):
             self._leave(context, self.last_t, completed=False)
             if status is SessionStatus.FINISHED:
                 context.emit(self.last_t, ProtocolIncomplete(reason, len(self.completed), len(self.order)))
+        self.questions.close()  # every answer given is on disk; nothing more can come
         return {
             "blocks_completed": list(self.completed),
             "protocol_complete": step is None and self.step_index >= 0,
             "markers": self.markers,
+            "answers": self.questions.answers,
         }
 
     def after_records(self, context: ModeContext, status: SessionStatus) -> None:
+        self.questions.close()
         if self._lock is not None:
             os.close(self._lock)  # the session's record is complete: another may follow
             self._lock = None

@@ -197,3 +197,236 @@ def test_the_report_shows_the_session_as_its_final_record_says(study_run):
     report = (session / "report.html").read_text()
     assert info["end"] and html.escape(info["end"]) in report and "finished" in report
     assert f"session data: {session}" in result.stderr
+
+
+# --- questionnaires in a window (issue 21) ------------------------------------------------------------------------
+
+TWO_BLOCKS_TWO_ITEMS = """
+[protocol]
+name = "rated"
+break_s = 0
+instruction_s = 0
+
+[[block]]
+name = "one"
+duration_s = 2
+condition = "mimic"
+
+[[block]]
+name = "two"
+duration_s = 2
+condition = "static"
+
+[[questionnaire]]
+id = "rate"
+after = "each_block"
+
+[[questionnaire.item]]
+id = "likeable"
+text = "How likeable was the face?"
+kind = "likert"
+points = 7
+low = "not at all likeable"
+high = "very likeable"
+
+[[questionnaire.item]]
+id = "warm"
+text = "How warm did the face seem?"
+kind = "likert"
+points = 7
+low = "very cold"
+high = "very warm"
+"""
+
+# A participant at the window: reads each item as it comes up (its item_onset in events.jsonl), then gives the
+# next of ACTIONS a moment later (k6: the key 6; m6: a click on the 7-point scale's 6; t6: a touch on it); at
+# the STOP_AT-th item (if any) the run gets a SIGTERM instead.
+PARTICIPANT_SCRIPT = r'''
+import os, signal, sys, threading, time
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+from avatar.isolation import isolate_unless_networked
+
+isolate_unless_networked([])  # first, as python -m avatar does
+log_dir, actions, stop_at, cli_args = Path(sys.argv[1]), sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4:]
+
+
+def items_shown() -> int:
+    sessions = [p for p in log_dir.iterdir() if p.is_dir()] if log_dir.is_dir() else []
+    return (sessions[0] / "events.jsonl").read_text().count('"type": "item_onset"') if sessions else 0
+
+
+def event_for(action: str):
+    import pygame
+
+    from avatar.modes.screens import item_layout
+    from avatar.questionnaire import Item, ItemKind
+
+    how, value = action[0], action[1:]
+    if how == "k":
+        return pygame.event.Event(pygame.KEYDOWN, key=ord(value), unicode=value, mod=0, scancode=0)
+    size = pygame.display.get_surface().get_size()
+    scale = Item(id="x", text="x", kind=ItemKind.LIKERT, low="a", high="b")
+    x, y, w, h = next(b.rect for b in item_layout(scale, size).buttons if b.value == value)
+    if how == "m":
+        return pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x + w // 2, y + h // 2), button=1)
+    return pygame.event.Event(pygame.FINGERDOWN, x=(x + w / 2) / size[0], y=(y + h / 2) / size[1], touch_id=1, finger_id=0)
+
+
+def participant() -> None:
+    import pygame
+
+    answered = 0
+    while True:
+        time.sleep(0.05)
+        shown = items_shown()
+        if shown == stop_at:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        if shown > answered and answered < len(actions):
+            time.sleep(0.3)
+            pygame.event.post(event_for(actions[answered]))
+            answered += 1
+
+
+def guarded() -> None:
+    try:
+        participant()
+    except BaseException:
+        os.kill(os.getpid(), signal.SIGTERM)  # a broken participant must not leave the run waiting for answers
+        raise
+
+
+threading.Thread(target=guarded, daemon=True).start()
+from avatar.cli import exit_process, main  # noqa: E402
+
+exit_process(main(cli_args))
+'''
+
+
+def _rated_run(tmp_path, clip, actions: str, stop_at: int = -1) -> tuple[subprocess.CompletedProcess, Path]:
+    protocol = tmp_path / "rated.toml"
+    protocol.write_text(TWO_BLOCKS_TWO_ITEMS)
+    script = tmp_path / "participant.py"
+    script.write_text(PARTICIPANT_SCRIPT)
+    log_dir = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, str(script), str(log_dir), actions, str(stop_at), "--mode", "study", "--participant", "P11",
+         "--protocol", str(protocol), "--source", str(clip), "--log-dir", str(log_dir)],
+        cwd=ROOT, env={**os.environ, "SDL_VIDEODRIVER": "dummy"}, capture_output=True, text=True, timeout=120)
+    return result, only_session(log_dir)
+
+
+def _ratings(session: Path) -> list[dict]:
+    import csv
+
+    with open(session / "ratings.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_two_blocks_each_followed_by_two_7_point_items_answered_with_number_keys_in_a_window(clip, tmp_path):
+    result, session = _rated_run(tmp_path, clip, "k6,k2,k3,k7")
+    assert result.returncode == 0, result.stderr
+    rows = _ratings(session)
+    assert [(r["block"], r["condition"], r["position"], r["item"], r["answer"]) for r in rows] == [
+        ("one", "mimic", "1", "likeable", "6"), ("one", "mimic", "1", "warm", "2"),
+        ("two", "static", "2", "likeable", "3"), ("two", "static", "2", "warm", "7")]
+    assert all(r["participant"] == "P11" and r["input"] == "key" and r["kind"] == "likert" for r in rows)
+    assert all(250 < float(r["rt_ms"]) < 10_000 for r in rows)  # the participant read each for 0.3 s
+    times = [float(r["t"]) for r in rows]
+    assert times == sorted(times) and times[0] >= 2.0  # after the first block
+    assert (session / "ratings.csv").stat().st_mode & 0o777 == 0o600
+    events = _events(session)
+    answers = [e for e in events if e["type"] == "item_answer"]
+    assert [(e["block"], e["item"], e["answer"]) for e in answers] == [(r["block"], r["item"], r["answer"]) for r in rows]
+    assert [e["type"] for e in events].count("item_onset") == 4
+    ends = [e for e in events if e["type"] == "questionnaire_end"]
+    assert [(e["block"], e["answered"], e["completed"]) for e in ends] == [("one", 2, True), ("two", 2, True)]
+    frames = read_frames(session)
+    assert {r["phase"] for r in frames} >= {"block", "questionnaire"}  # the face is recorded while answering
+    assert all(r["block"] == "" for r in frames if r["phase"] == "questionnaire")
+    info = json.loads((session / "session.json").read_text())
+    assert info["status"] == "finished" and info["answers"] == 4 and info["protocol_complete"] is True
+    report = (session / "report.html").read_text()
+    assert "Questionnaire answers by condition" in report and "<th>mimic</th><th>static</th>" in report
+    assert "<td>likeable</td><td>How likeable was the face?</td><td>likert</td><td>6.00 (n = 1)</td><td>3.00 (n = 1)</td>" in report
+    assert "<td>warm</td><td>How warm did the face seem?</td><td>likert</td><td>2.00 (n = 1)</td><td>7.00 (n = 1)</td>" in report
+    assert (session / "ratings.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sigterm_during_the_second_questionnaire_keeps_the_first_two_answers(clip, tmp_path):
+    result, session = _rated_run(tmp_path, clip, "k4,k5", stop_at=3)
+    assert result.returncode == 0, result.stderr
+    rows = _ratings(session)
+    assert [(r["block"], r["condition"], r["item"], r["answer"]) for r in rows] == [
+        ("one", "mimic", "likeable", "4"), ("one", "mimic", "warm", "5")]
+    assert (session / "ratings.csv").read_bytes().endswith(b"\n")
+    events = _events(session)
+    assert [e["type"] for e in events][-2:] == ["aborted", "session_end"] and events[-2]["reason"] == "SIGTERM"
+    second = [e for e in events if e["type"] == "questionnaire_end"][-1]
+    assert (second["block"], second["answered"], second["completed"]) == ("two", 0, False)
+    from avatar.report import build_report
+
+    report = build_report(session).read_text()  # an aborted session's report, built afterwards, has its answers
+    assert "<td>likeable</td><td>How likeable was the face?</td><td>likert</td><td>4.00 (n = 1)</td>" in report
+
+
+def test_a_click_and_a_touch_on_an_answer_answer_it(clip, tmp_path):
+    result, session = _rated_run(tmp_path, clip, "m6,t2,k3,t7")
+    assert result.returncode == 0, result.stderr
+    rows = _ratings(session)
+    assert [(r["block"], r["item"], r["answer"], r["input"]) for r in rows] == [
+        ("one", "likeable", "6", "mouse"), ("one", "warm", "2", "touch"),
+        ("two", "likeable", "3", "key"), ("two", "warm", "7", "touch")]
+
+
+def _free_xvfb():
+    """An Xvfb server on a display of its choosing, or a skip when Xvfb or xdotool is missing."""
+    import shutil
+
+    if not all(shutil.which(tool) for tool in ("Xvfb", "xdotool", "xwininfo")):
+        pytest.skip("Xvfb, xdotool and xwininfo are needed to press keys in a real X window")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as handle:
+        number = handle.readline().strip()
+    if not number:
+        server.kill()
+        pytest.skip("Xvfb did not start")
+    return server, f":{number}"
+
+
+def test_number_keys_pressed_with_xdotool_under_xvfb_answer_the_items(clip, tmp_path):
+    server, display = _free_xvfb()
+    protocol = tmp_path / "rated.toml"
+    protocol.write_text(TWO_BLOCKS_TWO_ITEMS)
+    log_dir = tmp_path / "data"
+    env = {key: value for key, value in os.environ.items() if key != "SDL_VIDEODRIVER"}
+    env["DISPLAY"] = display
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "avatar", "--mode", "study", "--participant", "P12", "--protocol",
+                                str(protocol), "--source", str(clip), "--log-dir", str(log_dir)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pressed, deadline = 0, time.monotonic() + 90
+        while run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            sessions = [p for p in log_dir.iterdir() if p.is_dir()] if log_dir.is_dir() else []
+            shown = (sessions[0] / "events.jsonl").read_text().count('"type": "item_onset"') if sessions else 0
+            if shown > pressed:
+                time.sleep(0.3)
+                tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True).stdout
+                window = next(line.split()[0] for line in tree.splitlines() if '"Mirror avatar"' in line)
+                subprocess.run(["xdotool", "key", "--window", window, "5173"[pressed]], env=env, check=True)
+                pressed += 1
+        _, stderr = run.communicate(timeout=30)
+    finally:
+        server.kill()
+        server.wait()
+    assert run.returncode == 0, stderr
+    rows = _ratings(only_session(log_dir))
+    assert [(r["block"], r["condition"], r["item"], r["answer"]) for r in rows] == [
+        ("one", "mimic", "likeable", "5"), ("one", "mimic", "warm", "1"),
+        ("two", "static", "likeable", "7"), ("two", "static", "warm", "3")]
