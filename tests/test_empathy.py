@@ -6,7 +6,6 @@ The scenarios mirror the held-out checks of issue 5 on a 20 s smiling-on-and-off
 from __future__ import annotations
 
 import ast
-import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,6 @@ from hypothesis import strategies as st
 from avatar.empathy import (
     FAMILIARITY_PRESETS,
     Condition,
-    Echo,
     EmpathyModel,
     EmpathySettings,
     Mapping,
