@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -77,9 +77,15 @@ def loopback_config(session_id: str) -> str:
     return LOOPBACK_CONFIG.format(session_id=session_id)
 
 
-def default_source_id() -> str:
-    """A source id that is stable for this run: a recorder that loses the stream reconnects to it."""
-    return f"mirror-avatar-{socket.gethostname()}-{os.getpid()}"
+def default_source_id(mode: str = "mirror") -> str:
+    """A source id that is the same for every run of one mode on this machine: `mirror-avatar-<host>-<mode>`.
+
+    A recorder (LabRecorder) that loses a stream takes it back when a stream of the same name and
+    source id appears, so a run restarted during a recording is recorded on. The mode is part of it
+    because the modes have different channels, and a stream taken back must keep its channels. The
+    process id is not: it changes with every run (it was, before issue 18).
+    """
+    return f"mirror-avatar-{socket.gethostname()}-{mode}"
 
 
 def _import_pylsl():
@@ -141,7 +147,7 @@ class LslStreams:
     """The two outlets of a run: one float32 sample per frame, and one JSON string per event.
 
     Creating them does not wait for a listener; a sample pushed while nobody listens is dropped by
-    liblsl, so a recorder must be running before the session starts (docs/lsl.md).
+    liblsl, so a recorder must listen before the session starts: `wait_for_recorder` (docs/lsl.md).
     """
 
     def __init__(
@@ -268,6 +274,163 @@ class LslStreams:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --- meeting the lab's recorder (issue 18): --wait-for-recorder and --labrecorder -----------------------
+
+RECORDER_WAIT_S = 60.0  # --wait-for-recorder without S, and --labrecorder: time to set LabRecorder up by hand
+RECORDER_POLL_S = 0.05  # how often the outlets are asked for a consumer while the session waits
+LABRECORDER_PORT = 22345  # LabRecorder's remote control ("EnableRCS" in its window) listens here by default
+LABRECORDER_DEFAULT = f"127.0.0.1:{LABRECORDER_PORT}"
+LABRECORDER_CONNECT_S = 2.0  # a recorder that does not accept the connection by then is not listening
+# LabRecorder answers a command with "OK" once its window has done it; `update` looks for streams
+# (about a second). Each command waits for its answer, at most this long: an older LabRecorder read
+# one line each time data arrived, so the second of two commands sent together was never read.
+LABRECORDER_ANSWER_S = 3.0
+# LabRecorder is told to stop this long after session_end was sent: it takes what its inlets hold
+# every 0.5 s (chunk_interval in its recording.h), and a stop before that can leave the last markers out.
+LABRECORDER_STOP_AFTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class RecorderWait:
+    """How the wait for a recorder ended: whether one listened to both streams, and after how long."""
+
+    connected: bool
+    waited_s: float
+    timeout_s: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"connected": self.connected, "waited_s": round(self.waited_s, 3), "timeout_s": self.timeout_s}
+
+
+def wait_for_recorder(streams: LslStreams, timeout_s: float, on_wait: Callable[[float], None] | None = None,
+                      poll_s: float = RECORDER_POLL_S) -> RecorderWait:
+    """Wait until some inlet (a recorder) is connected to both of the run's streams, at most `timeout_s`.
+
+    `on_wait(remaining_s)` is called between two looks (a window draws its caption there). Whatever it
+    raises ends the wait, and so does a signal handler's StopRequested: the wait runs in the main thread.
+    """
+    started = time.monotonic()
+    while True:
+        waited_s = time.monotonic() - started
+        if streams.has_consumers() and streams.has_consumers(markers=True):
+            return RecorderWait(True, waited_s, timeout_s)
+        if waited_s >= timeout_s:
+            return RecorderWait(False, waited_s, timeout_s)
+        if on_wait is not None:
+            on_wait(timeout_s - waited_s)
+        time.sleep(min(poll_s, max(0.0, timeout_s - waited_s)))
+
+
+class LabRecorderRemote:
+    """LabRecorder's remote control: one text line per command over TCP (LabRecorder's README, "Remote Control").
+
+    Used here: `update` (look for streams again, so this run's are listed), `select all`, `start`, and
+    `stop`. Each phase opens a connection of its own, so a LabRecorder restarted during the session is
+    still told to stop. A recorder that is not listening is a `problem` (one notice), never an error.
+    """
+
+    def __init__(self, host: str, port: int, connect_timeout_s: float = LABRECORDER_CONNECT_S,
+                 answer_timeout_s: float = LABRECORDER_ANSWER_S):
+        self.host, self.port = host, port
+        self.connect_timeout_s = connect_timeout_s
+        self.answer_timeout_s = answer_timeout_s
+        self.started = False  # LabRecorder took `start`
+        self.stopped = False
+        self.problem: str | None = None  # why the last phase failed, for a notice
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def start(self) -> bool:
+        """Tell LabRecorder to list the streams, select them all and record; False (and `problem`) if it cannot be told."""
+        self.started = self._send("update", "select all", "start")
+        return self.started
+
+    def stop(self) -> bool:
+        """Tell LabRecorder to stop recording (only when it was started here)."""
+        if self.started and not self.stopped:
+            self.stopped = self._send("stop")
+        return self.stopped
+
+    def _send(self, *commands: str) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.connect_timeout_s) as connection:
+                for command in commands:
+                    connection.sendall(f"{command}\n".encode("ascii"))
+                    self._answer(connection)
+        except OSError as exc:
+            self.problem = (f"--labrecorder: LabRecorder's remote control at {self.address} did not take "
+                            f"{' / '.join(commands)!r} ({_one_line(exc)}); is LabRecorder running with EnableRCS on?")
+            return False
+        return True
+
+    def _answer(self, connection: socket.socket) -> None:
+        """Wait for LabRecorder's answer to one command ("OK"), at most `answer_timeout_s`: the next command
+        goes after it, so LabRecorder reads each on its own."""
+        connection.settimeout(self.answer_timeout_s)
+        try:
+            connection.recv(256)
+        except TimeoutError:
+            pass
+        finally:
+            connection.settimeout(self.connect_timeout_s)
+
+
+class RecorderGate:
+    """Meets the lab's recorder before the session starts (docs/lsl.md, "Recording with LabRecorder").
+
+    With `labrecorder` ((host, port) of LabRecorder's remote control), it tells LabRecorder to record
+    the streams, and to stop at the end. With `wait_s` (and always with `labrecorder`), it holds the
+    session's start until a recorder listens to both streams, so `session_start` is in the recording.
+    """
+
+    def __init__(self, streams: LslStreams, wait_s: float | None = None, labrecorder: tuple[str, int] | None = None,
+                 stop_after_s: float = LABRECORDER_STOP_AFTER_S):
+        self.streams = streams
+        self.wait_s = wait_s if wait_s is not None else (RECORDER_WAIT_S if labrecorder is not None else None)
+        self.remote = LabRecorderRemote(*labrecorder) if labrecorder is not None else None
+        self.stop_after_s = stop_after_s
+        self.waited: RecorderWait | None = None
+        self._notice: Callable[[str], None] = lambda text: None
+
+    def meet(self, notice: Callable[[str], None], on_wait: Callable[[float], None] | None = None) -> None:
+        """Before session_start: start LabRecorder, then wait for a recorder. `notice` says what happens, at once."""
+        self._notice = notice
+        if self.remote is not None and not self.remote.start():
+            notice(f"{self.remote.problem}; the session goes on without starting a recording")
+        if self.wait_s is None:
+            return
+        notice(f"waiting for the recorder: record {DATA_STREAM_NAME} and {MARKER_STREAM_NAME} "
+               f"(source_id {self.streams.source_id}); the session starts then, or in {self.wait_s:g} s")
+        started = time.monotonic()
+        try:
+            self.waited = wait_for_recorder(self.streams, self.wait_s, on_wait)
+        except BaseException:  # a signal or the window stopped the wait: session.json says how long it lasted
+            self.waited = RecorderWait(False, time.monotonic() - started, self.wait_s)
+            raise
+        if not self.waited.connected:
+            notice(f"no recorder listened to both LSL streams within {self.wait_s:g} s; the session starts anyway, "
+                   "and a recording started later misses its beginning")
+
+    def session_info(self) -> dict[str, dict[str, object]]:
+        """For session.json: `lsl_recorder` (the wait, and what LabRecorder was told)."""
+        info: dict[str, object] = {"source_id": self.streams.source_id}
+        if self.waited is not None:
+            info["wait"] = self.waited.as_dict()
+        if self.remote is not None:
+            info["labrecorder"] = {"address": self.remote.address, "started": self.remote.started}
+        return {"lsl_recorder": info}
+
+    def close(self) -> None:
+        """After session_end: tell LabRecorder to stop, once the last markers had time to reach it."""
+        if self.remote is None or not self.remote.started or self.remote.stopped:
+            return
+        time.sleep(self.stop_after_s)
+        if not self.remote.stop():
+            self._notice(f"{self.remote.problem}; stop the recording in LabRecorder")
 
 
 class DropReason(Enum):

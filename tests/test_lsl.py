@@ -290,7 +290,7 @@ def test_a_run_with_lsl_is_heard_by_an_outside_listener(tmp_path):
     )
     try:
         pylsl = _pylsl()
-        source_id = f"mirror-avatar-{socket.gethostname()}-{process.pid}"
+        source_id = f"mirror-avatar-{socket.gethostname()}-mirror"  # the same for every run of a mode (issue 18)
         deadline = time.monotonic() + 60
         info = None
         while info is None and time.monotonic() < deadline and process.poll() is None:
