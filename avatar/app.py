@@ -24,7 +24,7 @@ from avatar.events import SessionStart, SessionStatus
 from avatar.face import ModelFile, resolve_model
 from avatar.logs import DiskFullError, SessionLog, utc_now_iso
 from avatar.mode import Mode
-from avatar.pipeline import Pipeline, PipelineSettings
+from avatar.pipeline import Pipeline, PipelineFactory, PipelineSettings
 from avatar.presenter import Presenter, PresentSettings
 from avatar.runners import Run, RunContext, SignalGuard, WindowRunner, run_headless
 from avatar.sinks import LogSink, LslSink, Sinks
@@ -33,6 +33,9 @@ from avatar.window import Display, VideoRecorder
 
 if TYPE_CHECKING:
     from avatar.chat.settings import ChatSettings
+    from avatar.osc_in import OscInSettings
+    from avatar.virtual_camera import VirtualCameraSettings
+    from avatar.vmc import VmcSettings
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,15 @@ class RunSettings:
     calibrate_s: float = 0.0
     debug: bool = False
     lsl: bool = False
+    wait_for_recorder_s: float | None = None  # --wait-for-recorder: start once a recorder takes the LSL streams (docs/lsl.md)
+    labrecorder: tuple[str, int] | None = None  # --labrecorder: LabRecorder's remote control, told to start and stop
     screen: int = 0  # which display the window opens on (--display)
     chat: ChatSettings | None = None  # typing to the avatar (a window only)
     chat_opens_on_typing: bool = False  # --chat: any letter opens the text line (else Enter does)
     speak: bool = False
+    vmc: VmcSettings | None = None  # --vmc: the avatar to a VMC protocol receiver (docs/vmc.md)
+    osc_in: OscInSettings | None = None  # --osc-in: controls from a show's OSC sender (docs/osc.md)
+    virtual_camera: VirtualCameraSettings | None = None  # --virtual-camera: the avatar as a webcam
 
     def to_json(self) -> dict:
         return _plain(self)
@@ -108,23 +116,30 @@ def _session_info(settings: RunSettings, source: Source, model: ModelFile, mode:
 
 
 def _open_lsl(settings: RunSettings, source: Source, mode: Mode, columns, sinks: Sinks, stack: ExitStack):
-    """The LSL streams as a sink, and the listener for a lab's markers (returned)."""
-    from avatar.lsl import IRREGULAR_RATE, LslStreams, MarkerListener, default_source_id
+    """The LSL streams as a sink; returns the listener for a lab's markers and the gate that meets its recorder."""
+    from avatar.lsl import IRREGULAR_RATE, LslStreams, MarkerListener, RecorderGate, default_source_id
 
     rate = source.fps if (source.is_live or settings.realtime) else IRREGULAR_RATE
     streams = LslStreams(
         contract.streamed(columns),
-        default_source_id(),
+        default_source_id(mode.name),
         rate,
         metadata={"mode": mode.name, "source": source.description, "condition": settings.empathy.condition.value},
     )
     sinks.add(LslSink(streams, columns))
-    return stack.enter_context(contextlib.closing(MarkerListener()))
+    listener = stack.enter_context(contextlib.closing(MarkerListener()))
+    gate = None
+    if settings.wait_for_recorder_s is not None or settings.labrecorder is not None:
+        # Closed before the streams: LabRecorder is told to stop while they still exist.
+        gate = stack.enter_context(contextlib.closing(RecorderGate(streams, settings.wait_for_recorder_s, settings.labrecorder)))
+    return listener, gate
 
 
 def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source | None = None,
-               start_notices: tuple[str, ...] = ()) -> int:
-    """Run to the end of the source or a stop; returns the exit code (1 when the disk filled or the run failed)."""
+               start_notices: tuple[str, ...] = (), pipeline_factory: PipelineFactory = Pipeline) -> int:
+    """Run to the end of the source or a stop; returns the exit code (1 when the disk filled or the run failed).
+
+    `pipeline_factory` makes the run's Pipeline (the benchmark passes one that times its stages)."""
     mode = mode or Mode()
     model = resolve_model(settings.model)
     with SignalGuard() as signals:
@@ -133,7 +148,7 @@ def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source |
             # source and last the window.
             source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
             stack.callback(source.close)
-            run, session_info = _open_run(settings, mode, source, model, stack)
+            run, session_info = _open_run(settings, mode, source, model, stack, pipeline_factory)
             ended = _run(run, settings, session_info, start_notices, signals)
         finished_whole = _after_records(run, ended, signals)
     for notice in run.context.notices + run.notices + list(run.source.notices):
@@ -144,7 +159,8 @@ def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source |
     return 1 if disk_full or not finished_whole else 0
 
 
-def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFile, stack: ExitStack) -> tuple[Run, dict]:
+def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFile, stack: ExitStack,
+              pipeline_factory: PipelineFactory = Pipeline) -> tuple[Run, dict]:
     from avatar.render import AvatarRenderer
 
     renderer = AvatarRenderer(settings.avatar)  # a bad style fails before any window opens
@@ -152,15 +168,21 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
     stack.callback(display.close)
     columns = contract.frame_columns(mode.columns)
     sinks = Sinks(columns)
-    pipeline = Pipeline(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s, mode.needs_landmarks),
+    pipeline = pipeline_factory(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s, mode.needs_landmarks),
                         emit=sinks.event)
     stack.callback(pipeline.close)
     recorder = None
     if settings.save_video:
         recorder = VideoRecorder(settings.save_video, source.fps, display.surface.get_size(), settings.overwrite)
         stack.callback(recorder.close)
+    if settings.virtual_camera is not None:  # a frame consumer like the mp4: each presented frame
+        from avatar.virtual_camera import FrameTee, VirtualCamera
+
+        camera = VirtualCamera(display.surface.get_size(), source.fps, settings.virtual_camera)
+        stack.callback(camera.close)
+        recorder = camera if recorder is None else FrameTee(recorder, camera)
     stack.callback(sinks.close)
-    lab_markers = _open_lsl(settings, source, mode, columns, sinks, stack) if settings.lsl else None
+    lab_markers, lab_recorder = _open_lsl(settings, source, mode, columns, sinks, stack) if settings.lsl else (None, None)
     log_folder = None
     session_info = _session_info(settings, source, model, mode)
     if settings.log_dir is not None:
@@ -168,6 +190,15 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
         sinks.add(LogSink(log, session_info))
         log_folder = log.folder
     context = RunContext(sinks, pipeline, renderer, windowed=not settings.headless, log_folder=log_folder)
+    if settings.vmc is not None:
+        from avatar.vmc import VmcSink
+
+        sinks.add(VmcSink(settings.vmc, notice=context.notice))
+    inputs = ()
+    if settings.osc_in is not None:
+        from avatar.osc_in import OscControlInput
+
+        inputs = (stack.enter_context(contextlib.closing(OscControlInput(settings.osc_in, notice=context.notice))),)
     chat = None
     if settings.chat is not None and not settings.headless:
         from avatar.chat.overlay import ChatOverlay
@@ -179,7 +210,7 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
                                           settings.screenshot, settings.screenshot_at_s, settings.overwrite),
                           recorder=recorder, overlay=chat)
     run = Run(source, pipeline, sinks, mode, context, presenter, settings.max_frames, settings.debug,
-              lab_markers=lab_markers, chat=chat)
+              lab_markers=lab_markers, lab_recorder=lab_recorder, chat=chat, inputs=inputs)
     return run, session_info
 
 
@@ -195,6 +226,8 @@ class Ended:
 def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tuple[str, ...], signals: SignalGuard) -> Ended:
     status, reason, last_t, error = SessionStatus.FINISHED, "end of source", 0.0, None
     try:
+        if run.lab_recorder is not None:  # --wait-for-recorder, --labrecorder: the recording gets session_start
+            run.lab_recorder.meet(_say, None if settings.headless else _waiting_caption(run))
         run.context.emit(0.0, SessionStart(run.source.description, __version__, run.mode.name))
         if not settings.headless and not run.mode.shows_cursor:
             run.presenter.display.pygame.mouse.set_visible(False)
@@ -220,12 +253,40 @@ def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tup
     return Ended(status, reason, error)
 
 
+def _say(text: str) -> None:
+    """A notice now, not at the end of the run (the person at the recorder needs it while the run waits)."""
+    print(f"notice: {text}", file=sys.stderr, flush=True)
+
+
+def _waiting_caption(run: Run):
+    """While the session waits for the recorder, the window shows it and still takes Esc, q and its close box."""
+    display, renderer = run.presenter.display, run.presenter.renderer
+    pygame = display.pygame
+
+    def show(remaining_s: float) -> None:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT and run.mode.window_close_quits:
+                raise StopRequested("window closed")
+            if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):
+                raise StopRequested("quit key")
+        renderer.draw(display.surface, caption=f"Waiting for the recorder... ({remaining_s:.0f} s)")
+        display.present()
+
+    return show
+
+
 def _end(run: Run, status: SessionStatus, reason: str, last_t: float) -> None:
     mode_info = {}
     try:
         mode_info = run.mode.on_end(run.context, status, reason)
     except Exception as exc:  # a mode's failure must not lose the session's closing lines
         run.notices.append(f"{run.mode.name} mode could not finish: {type(exc).__name__}: {exc}")
+    for control_input in run.inputs:  # --osc-in: what came in and what was refused, in session.json
+        mode_info = {**mode_info, **control_input.session_info()}
+    if run.lab_markers is not None:  # --lsl: what became of the lab's markers
+        mode_info = {**mode_info, **run.lab_markers.session_info()}
+    if run.lab_recorder is not None:  # --wait-for-recorder, --labrecorder: how the recorder was met
+        mode_info = {**mode_info, **run.lab_recorder.session_info()}
     run.notices.extend(run.sinks.end(status, reason, last_t, run.counts.presented, mode_info))
 
 

@@ -72,12 +72,16 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--overwrite", action="store_true", help="let --save-video and --screenshot replace a file that exists")
     out.add_argument("--log-dir", type=Path, help="write frames.csv, events.jsonl and session.json in a new folder here")
     out.add_argument("--lsl", action="store_true", help="stream channels and events over Lab Streaming Layer (local network)")
+    _add_recorder_arguments(out)
     out.add_argument("--max-frames", type=int, help=argparse.SUPPRESS)
     from avatar.chat import add_chat_arguments
     from avatar.modes.registry import add_arguments as add_mode_arguments
 
     add_mode_arguments(parser)
     add_chat_arguments(parser)
+    from avatar.bridges import add_arguments as add_bridge_arguments
+
+    add_bridge_arguments(parser)
     out.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(handler=run_from_args)
     return parser
@@ -92,6 +96,7 @@ def settings_from_args(args: argparse.Namespace):
     import dataclasses
 
     from avatar.app import RunSettings
+    from avatar.bridges import settings_from_args as bridge_settings
     from avatar.config import load_run_config
     from avatar.empathy import EmpathySettings
 
@@ -136,11 +141,31 @@ def settings_from_args(args: argparse.Namespace):
         calibrate_s=args.calibrate or 0.0,
         debug=args.debug,
         lsl=args.lsl,
+        **_recorder_settings(args),  # --wait-for-recorder, --labrecorder
         screen=args.display,
         chat=_chat_settings(args, log_dir),
         chat_opens_on_typing=bool(args.chat),
         speak=bool(args.speak),
+        **bridge_settings(args),  # --vmc, --osc-in, --virtual-camera
     )
+
+
+def _add_recorder_arguments(group) -> None:
+    """--wait-for-recorder and --labrecorder: how a run with --lsl meets the lab's recorder (docs/lsl.md)."""
+    from avatar.bridges import host_port
+    from avatar.lsl import LABRECORDER_DEFAULT, RECORDER_WAIT_S
+
+    group.add_argument("--wait-for-recorder", nargs="?", const=str(RECORDER_WAIT_S), type=positive("--wait-for-recorder"), metavar="S",
+                       help=f"with --lsl: start the session once a recorder (LabRecorder) takes both streams, or after S s (default {RECORDER_WAIT_S:g})")
+    group.add_argument("--labrecorder", nargs="?", const=LABRECORDER_DEFAULT, type=host_port("--labrecorder", "127.0.0.1"),
+                       metavar="[HOST:]PORT", help=f"with --lsl: tell LabRecorder (remote control on) to record the session and to stop at its end (default {LABRECORDER_DEFAULT})")
+
+
+def _recorder_settings(args: argparse.Namespace) -> dict:
+    for flag, value in (("--wait-for-recorder", args.wait_for_recorder), ("--labrecorder", args.labrecorder)):
+        if value is not None and not args.lsl:
+            raise CliError(f"{flag} needs --lsl: it is about the recording of the LSL streams")
+    return {"wait_for_recorder_s": args.wait_for_recorder, "labrecorder": args.labrecorder}
 
 
 def _chat_settings(args: argparse.Namespace, log_dir):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 # Flags that need the network (argparse also accepts any unique prefix of them, e.g. --ls).
 # --vmc and --osc-in talk UDP, even on 127.0.0.1: the namespace's loopback is not the host's (issue 18).
-NETWORK_FLAGS = ("--lsl", "--chat-endpoint", "--vmc", "--osc-in")
+# --labrecorder talks TCP to LabRecorder's remote control (and needs --lsl anyway).
+NETWORK_FLAGS = ("--lsl", "--chat-endpoint", "--vmc", "--osc-in", "--labrecorder")
 ALLOW_ENV = "AVATAR_ALLOW_NETWORK"  # set to 1 to run without the namespace (e.g. a debugger that needs it)
 
 _CLONE_NEWUSER = 0x10000000

@@ -8,6 +8,7 @@ through `commands`, drained before each frame is answered.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
 import cv2
@@ -15,7 +16,7 @@ import cv2
 from avatar.empathy import EmpathyModel, EmpathySettings, ModelCommands
 from avatar.events import Event, FaceFound, FaceLost
 from avatar.expression import ExpressionReader
-from avatar.face import FaceReader, FaceReaderOptions, ModelFile, RunningMode, aligned_empty
+from avatar.face import FaceReader, FaceReaderOptions, ModelFile, ModelImage, RunningMode, aligned_empty
 from avatar.face_data import FaceReading
 from avatar.outcome import Frame, FrameOutcome
 from avatar.rig import HeadFollower, IdleLife, controls_from_echo
@@ -45,16 +46,29 @@ class Pipeline:
         self.head = HeadFollower()
         self.extra_load = 0.0  # what answering a chat adds to the model's load (one float: safe across threads)
         self._emit = emit
-        self._rgb = None  # the RGB frame buffer, reused
+        self._rgb = threading.local()  # .buffer: each converting thread's RGB frame, reused
         self._face_present = False
 
-    def perceive(self, frame: Frame) -> FaceReading:
-        # One reused, 64-byte-aligned buffer: no allocation per frame, and TensorFlow Lite reads
-        # aligned memory without copying it (an unaligned frame makes it warn and copy).
-        if self._rgb is None or self._rgb.shape != frame.bgr.shape:
-            self._rgb = aligned_empty(frame.bgr.shape)
-        cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB, dst=self._rgb)
-        return self.reader.read(self._rgb, frame.t_s)
+    def prepare(self, frame: Frame) -> ModelImage:
+        """The frame as the face model takes it (FaceReader.image: the pixels, and every tenth frame
+        the face count). Frames are prepared in order, each once; a decode thread does it ahead
+        (runners.py), so the model's thread goes from one landmarker inference to the next."""
+        # One reused, 64-byte-aligned buffer per converting thread: no allocation per frame (MediaPipe
+        # copies it into its own image), and no two threads ever write the same one.
+        rgb = getattr(self._rgb, "buffer", None)
+        if rgb is None or rgb.shape != frame.bgr.shape:
+            rgb = self._rgb.buffer = aligned_empty(frame.bgr.shape)
+        cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB, dst=rgb)
+        return self.reader.image(rgb, frame.t_s)
+
+    def perceive(self, frame: Frame, image: ModelImage | None = None) -> FaceReading:
+        """The face model's part of a frame (it runs outside the GIL); `image` is `prepare(frame)` if made ahead.
+        The image is read once and freed here, between two inferences (ModelImage.close says why)."""
+        image = image if image is not None else self.prepare(frame)
+        try:
+            return self.reader.read(image, frame.t_s)
+        finally:
+            image.close()
 
     def respond(self, frame: Frame, reading: FaceReading) -> FrameOutcome:
         t_s = frame.t_s
@@ -77,3 +91,6 @@ class Pipeline:
 
     def close(self) -> None:
         self.reader.close()
+
+
+PipelineFactory = Callable[[ModelFile, PipelineSettings, Emit], Pipeline]  # Pipeline itself, or a subclass

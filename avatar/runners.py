@@ -9,16 +9,16 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from avatar.empathy import EmpathySettings, ModelCommand
 from avatar.errors import StopRequested
-from avatar.events import Event, FrameError, LabMarker, SourceError
+from avatar.events import Event, FrameError, SourceError
 from avatar.logs import DiskFullError
-from avatar.mode import AvatarPainter, KeyPress, Mode
+from avatar.mode import AvatarPainter, KeyPress, Mode, PointerPress
 from avatar.outcome import Frame, FrameOutcome
 from avatar.pipeline import Pipeline
 from avatar.presenter import Presenter
@@ -135,7 +135,9 @@ class Run:
     max_frames: int | None = None
     debug: bool = False
     lab_markers: Any = None  # lsl.MarkerListener with --lsl
+    lab_recorder: Any = None  # lsl.RecorderGate with --wait-for-recorder or --labrecorder (issue 18)
     chat: Any = None  # chat.overlay.ChatOverlay in a window with chat on
+    inputs: tuple[Any, ...] = ()  # control inputs applied each frame (osc_in.OscControlInput with --osc-in)
     counts: Counts = field(default_factory=Counts)
     notices: list[str] = field(default_factory=list)
 
@@ -173,23 +175,31 @@ class Run:
 
     def frames(self) -> Iterator[Frame]:
         """Source frames, honouring --max-frames; a file is decoded ahead in its own thread."""
-        frames = self.source if self.source.is_live else Prefetcher(self.source, name="decode")
+        for frame, _ in self.prepared_frames(None):
+            yield frame
+
+    def prepared_frames(self, prepare: Callable[[Frame], T] | None) -> Iterator[tuple[Frame, T | None]]:
+        """Source frames, each with `prepare(frame)`, honouring --max-frames. A file is decoded and
+        prepared ahead in a thread of its own, so the model's thread goes from one inference to the next.
+        None where there is no `prepare` or it failed (the frame's own thread meets the error again)."""
+        items = _with_prepared(self.source, prepare)
+        items = items if self.source.is_live else Prefetcher(items, name="decode")
         try:
-            for frame in self._guarded(frames):
+            for frame, prepared in self._guarded(items):
                 if self.max_frames is not None and self.counts.processed >= self.max_frames:
                     return
-                yield frame
+                yield frame, prepared
         finally:
-            if isinstance(frames, Prefetcher):
-                frames.close()
+            if isinstance(items, Prefetcher):
+                items.close()
 
-    def _guarded(self, frames) -> Iterator[Frame]:
+    def _guarded(self, items) -> Iterator[tuple[Frame, Any]]:
         """A source that fails part way ends the run as if the file ended there, with a notice."""
         last_t = 0.0
-        iterator = iter(frames)
+        iterator = iter(items)
         while True:
             try:
-                frame = next(iterator)
+                frame, prepared = next(iterator)
             except StopIteration:
                 return
             except (StopRequested, KeyboardInterrupt, DiskFullError):
@@ -201,7 +211,7 @@ class Run:
                 self.notices.append(f"{self.source.description} failed after {last_t:.2f} s ({type(exc).__name__}: {exc}); stopped there")
                 return
             last_t = frame.t_s
-            yield frame
+            yield frame, prepared
 
     def watch_inputs(self, t_s: float) -> None:
         """A camera that drops out or comes back, and the markers a lab sends over LSL, become events."""
@@ -209,8 +219,19 @@ class Run:
             self.context.emit(change_t_s, event)
         self.context.lost_camera = self.source.lost
         if self.lab_markers is not None:
-            for text in self.lab_markers.poll():
-                self.context.emit(t_s, LabMarker("lsl", text))
+            for event in self.lab_markers.poll_events():  # markers, and markers_dropped (issue 17)
+                self.context.emit(t_s, event)
+        for control_input in self.inputs:  # OSC controls (issue 18): as the classroom keys, between two frames
+            control_input.apply_pending(self.context, self.mode, t_s)
+
+
+def _with_prepared(frames: Iterable[Frame], prepare: Callable[[Frame], T] | None) -> Iterator[tuple[Frame, T | None]]:
+    for frame in frames:
+        try:
+            prepared = prepare(frame) if prepare is not None else None
+        except Exception:  # perceive prepares it again, in the frame's own thread, where a failure is logged
+            prepared = None
+        yield frame, prepared
 
 
 def run_headless(run: Run) -> float:
@@ -221,7 +242,6 @@ def run_headless(run: Run) -> float:
     hooks all run in that third thread, in frame order, so a block boundary falls on exactly the
     frame it would in a single thread. Returns the source time of the last frame read.
     """
-    last_t = 0.0
     timer_start = time.perf_counter()
     mode_done = threading.Event()
 
@@ -238,22 +258,23 @@ def run_headless(run: Run) -> float:
 
     presenter = Worker(answer_and_present, name="respond")
     try:
-        for frame in run.frames():
+        for frame, image in run.prepared_frames(run.pipeline.prepare):
             if mode_done.is_set():
                 break
             run.watch_inputs(frame.t_s)
-            reading = run.safely(frame, run.pipeline.perceive, frame)
+            reading = run.safely(frame, run.pipeline.perceive, frame, image)
             if reading is None:
                 continue
             presenter.submit((frame, reading))
             run.counts.processed += 1
-            last_t = frame.t_s
             elapsed = time.perf_counter() - timer_start
             run.presenter.fps_estimate = run.counts.processed / elapsed if elapsed > 0 else 0.0
     finally:
         presenter.close()
     run.presenter.save_screenshot()
-    return last_t
+    # The last row logged, not the last frame read: decoding runs ahead of a mode that ended the run,
+    # and session_end's time must not depend on how far it got.
+    return run.counts.last_t_s
 
 
 class WindowRunner:
@@ -343,6 +364,11 @@ class WindowRunner:
         for event in pygame.event.get():
             if event.type == pygame.QUIT and run.mode.window_close_quits:
                 raise StopRequested("window closed")
+            if event.type == pygame.FINGERDOWN:  # x and y are already fractions of the window
+                run.mode.on_pointer(run.context, PointerPress(event.x, event.y, "touch"))
+            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and not event.dict.get("touch"):
+                w, h = run.presenter.display.surface.get_size()  # a touch comes again as a click: taken once
+                run.mode.on_pointer(run.context, PointerPress(event.pos[0] / max(1, w), event.pos[1] / max(1, h)))
             if event.type != pygame.KEYDOWN:
                 continue
             if run.chat is not None and run.chat.on_key(event):

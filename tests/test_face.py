@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 
@@ -72,6 +73,39 @@ def test_video_mode_accepts_repeated_timestamps(model_file):
     with FaceReader(FaceReaderOptions(), model=model_file) as reader:
         readings = [reader.read(image, 0.0) for _ in range(3)]
     assert all(r.faces == 1 for r in readings)
+
+
+@pytest.mark.slow
+def test_mediapipes_c_result_and_its_public_result_give_the_same_faces(model_file):
+    """FaceReader calls MediaPipe's C library directly and reads its result with numpy (face._CApi);
+    read through MediaPipe's public calls instead, every number must be the same: one face tracked
+    in a real clip (with all 478 points kept), and a crowd in a still (the face counter and the
+    many-faces landmarker)."""
+    from conftest import real_media
+
+    from avatar.sources import open_source
+
+    def faces(reading):
+        return [reading.primary, *reading.others]
+
+    crowd = real_media("real/five_friends_smiling.jpg")
+    for spec, keep in ((real_media("real/single_face.mp4"), True), (crowd, False)):
+        options = FaceReaderOptions(keep_landmarks=keep)
+        with FaceReader(options, model=model_file) as direct, \
+                FaceReader(dataclasses.replace(options, c_api=False), model=model_file) as public:
+            assert direct.uses_c_api and not public.uses_c_api
+            with open_source(str(spec), duration_s=0.5) as source:
+                for frame in source:
+                    rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+                    a, b = direct.read(direct.image(rgb, frame.t_s)), public.read(rgb, frame.t_s)
+                    assert a.faces == b.faces > 0 and len(faces(a)) == len(faces(b))
+                    for x, y in zip(faces(a), faces(b), strict=True):
+                        assert (x.yaw_deg, x.pitch_deg, x.roll_deg, x.center_x, x.center_y, x.width, x.height, x.shape) == \
+                               (y.yaw_deg, y.pitch_deg, y.roll_deg, y.center_x, y.center_y, y.width, y.height, y.shape)
+                        assert x.blendshapes.tobytes() == y.blendshapes.tobytes()
+                        assert (x.landmarks is None and y.landmarks is None) or x.landmarks.tobytes() == y.landmarks.tobytes()
+    with FaceReader(FaceReaderOptions(), model=model_file) as reader, open_source(str(crowd), duration_s=0.2) as source:
+        assert max(reader.read(cv2.cvtColor(f.bgr, cv2.COLOR_BGR2RGB), f.t_s).faces for f in source) >= 3
 
 
 def test_head_pose_of_identity_is_zero():
