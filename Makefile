@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MEDIA := tests/.media/.fetched
 
-.PHONY: run test lint bench media clean
+.PHONY: run test test-fast lint bench media clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ media: $(MEDIA)
 
 test: $(STAMP) $(MEDIA)
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(PY) -m pytest
+
+# The quick loop while working: everything but the tests that run the whole program (marked slow).
+test-fast: $(STAMP) $(MEDIA)
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check avatar tests tools run.py
