@@ -15,7 +15,6 @@ import importlib.resources
 import io
 import math
 import os
-import threading
 import zipfile
 from dataclasses import dataclass, field
 from enum import Enum
@@ -141,53 +140,39 @@ class FaceReader:
         self._crowd_landmarker: _Landmarker | None = None  # created the first time a crowd is seen
         self._detector = _FaceCounter(_create_detector(self.model), options) if single else None
         self.count_every = max(1, count_every)
-        self._images = 0  # images made (image(), maybe in another thread than read())
+        self._frames = 0
         self._crowd_until_ms = -1
         self._counted_faces = 0
         self._tracker = PrimaryFaceTracker()
 
-    def image(self, rgb: np.ndarray, t_s: float | None = None) -> ModelImage:
-        """An RGB frame as the models take it: its pixels, its timestamp (VIDEO mode: `t_s`, the source
-        time) and, on every `count_every`-th image, the face detector's count.
-
-        Images are read in the order they are made, each once. Making them may run in a thread of its
-        own (runners.py makes them ahead in the decode thread), and the face detector then runs beside
-        the landmarker instead of before it: the two share no state.
-        """
+    def image(self, rgb: np.ndarray) -> ModelImage:
+        """An RGB frame as the models take it. It needs no model state: a decode thread may make it ahead."""
         import mediapipe as mp
 
-        pixels = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        return ModelImage(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+
+    def read(self, frame: np.ndarray | ModelImage, t_s: float | None = None) -> FaceReading:
+        """Read one RGB frame (or its `image`). In VIDEO mode `t_s` is the source time (strictly increasing)."""
+        image = frame.image if isinstance(frame, ModelImage) else self.image(frame).image
         if not self._video:
-            return ModelImage(pixels)
+            return self._tracker.choose(self._landmarker.faces(image, None))
         timestamp_ms = int(round((t_s or 0.0) * 1000.0))
         # MediaPipe refuses a timestamp that does not increase; a looped or still source can repeat one.
         if timestamp_ms <= self._last_timestamp_ms:
             timestamp_ms = self._last_timestamp_ms + 1
-        counted = None
-        if self._detector is not None and self._images % self.count_every == 0:
-            counted = self._detector.count(pixels, timestamp_ms)
-        # Only a made image moves the clocks on: one that failed is made again the same way.
         self._last_timestamp_ms = timestamp_ms
-        self._images += 1
-        return ModelImage(pixels, timestamp_ms, counted)
-
-    def read(self, frame: np.ndarray | ModelImage, t_s: float | None = None) -> FaceReading:
-        """Read one RGB frame: an array (with `t_s`, its source time, in VIDEO mode), or an `image` of one."""
-        image = frame if isinstance(frame, ModelImage) else self.image(frame, t_s)
-        if not self._video:
-            return self._tracker.choose(self._landmarker.faces(image.image, None))
-        timestamp_ms = image.timestamp_ms
         landmarker = self._landmarker
         if self._detector is not None:
-            if image.faces_counted is not None:
-                self._counted_faces = image.faces_counted
+            if self._frames % self.count_every == 0:
+                self._counted_faces = self._detector.count(image, timestamp_ms)
                 if self._counted_faces > 1:
                     self._crowd_until_ms = timestamp_ms + int(self.CROWD_HOLD_S * 1000)
+            self._frames += 1
             if timestamp_ms <= self._crowd_until_ms:
                 if self._crowd_landmarker is None:
                     self._crowd_landmarker = _Landmarker(_create_landmarker(self.model, self.options), self.options)
                 landmarker = self._crowd_landmarker
-        faces = landmarker.faces(image.image, timestamp_ms)
+        faces = landmarker.faces(image, timestamp_ms)
         reading = self._tracker.choose(faces)
         if faces and self._counted_faces > reading.faces:
             # The landmarker follows at most num_faces; the detector counts everyone in view.
@@ -237,29 +222,24 @@ def _create_detector(model: ModelFile):
         raise ModelError(f"cannot load the face detector in {model.path}: {first_line(exc)}") from None
 
 
-# fd 2 is the process's: two threads silencing it at once would leave it silenced for good.
-_STDERR_LOCK = threading.RLock()
-
-
 @contextlib.contextmanager
 def quiet_native_stderr():
     """Silence the C++ start-up chatter MediaPipe writes straight to fd 2 (not Python's stderr).
 
     Failures still surface: MediaPipe raises a Python exception, which is not silenced.
     """
-    with _STDERR_LOCK:
-        try:
-            saved = os.dup(2)
-        except OSError:
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
             yield
-            return
-        try:
-            with open(os.devnull, "wb") as devnull:
-                os.dup2(devnull.fileno(), 2)
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _create_landmarker(model: ModelFile, options: FaceReaderOptions):
@@ -286,8 +266,6 @@ class ModelImage:
     """One RGB frame as the face models take it: MediaPipe's Image, which holds its own copy of the pixels."""
 
     image: Any = field(repr=False)
-    timestamp_ms: int | None = None  # VIDEO mode: the models' clock for this frame
-    faces_counted: int | None = None  # the face detector's count, on every `count_every`-th image
 
     def close(self) -> None:
         """Free MediaPipe's copy of the pixels now, in this thread; the image cannot be read after.

@@ -50,16 +50,15 @@ class Pipeline:
         self._face_present = False
 
     def prepare(self, frame: Frame) -> ModelImage:
-        """The frame as the face model takes it (FaceReader.image: the pixels, and every tenth frame
-        the face count). Frames are prepared in order, each once; a decode thread does it ahead
-        (runners.py), so the model's thread goes from one landmarker inference to the next."""
+        """The frame as the face model takes it. It needs no model state, so a decode thread makes it
+        ahead (runners.py), and the model's thread goes from one inference to the next."""
         # One reused, 64-byte-aligned buffer per converting thread: no allocation per frame (MediaPipe
         # copies it into its own image), and no two threads ever write the same one.
         rgb = getattr(self._rgb, "buffer", None)
         if rgb is None or rgb.shape != frame.bgr.shape:
             rgb = self._rgb.buffer = aligned_empty(frame.bgr.shape)
         cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB, dst=rgb)
-        return self.reader.image(rgb, frame.t_s)
+        return self.reader.image(rgb)
 
     def perceive(self, frame: Frame, image: ModelImage | None = None) -> FaceReading:
         """The face model's part of a frame (it runs outside the GIL); `image` is `prepare(frame)` if made ahead.

@@ -97,7 +97,7 @@ def test_mediapipes_c_result_and_its_public_result_give_the_same_faces(model_fil
             with open_source(str(spec), duration_s=0.5) as source:
                 for frame in source:
                     rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
-                    a, b = direct.read(direct.image(rgb, frame.t_s)), public.read(rgb, frame.t_s)
+                    a, b = direct.read(direct.image(rgb), frame.t_s), public.read(rgb, frame.t_s)
                     assert a.faces == b.faces > 0 and len(faces(a)) == len(faces(b))
                     for x, y in zip(faces(a), faces(b), strict=True):
                         assert (x.yaw_deg, x.pitch_deg, x.roll_deg, x.center_x, x.center_y, x.width, x.height, x.shape) == \
