@@ -130,6 +130,7 @@ class SessionLog:
         self._closing = False  # the closing records may use the reserve's room
         self._reserve = self.folder / ".reserve"
         self._frames_fd = self._events_fd = -1
+        self._sizes: dict[int, int] = {}  # bytes written so far, by file descriptor
         try:
             self._frames_fd = _open_private(self.folder / "frames.csv")
             self._events_fd = _open_private(self.folder / "events.jsonl")
@@ -167,11 +168,14 @@ class SessionLog:
         with self._lock:  # events come from more than one thread
             if self.closed or (self.disk_full and not self._closing):
                 return
-            size = os.fstat(fd).st_size
+            # Only this log appends to its files (created new, under this lock): their sizes are known
+            # without asking the system on every row.
+            size = self._sizes.get(fd, 0)
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
+                self._sizes[fd] = size + len(data)
             except OSError as exc:
                 # A line is there whole or not at all: a cut one is taken back off the end.
                 try:

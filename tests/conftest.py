@@ -63,3 +63,15 @@ def read_frames(session_dir: Path) -> list[dict]:
 def only_session(log_dir: Path) -> Path:
     (session,) = [p for p in Path(log_dir).iterdir() if p.is_dir()]
     return session
+
+
+def decoded_frames(path: Path) -> int:
+    """How many frames OpenCV decodes from a video, read to its end."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count

@@ -7,20 +7,11 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import DEMO, FIXTURES, only_session, read_frames, run_cli
+from conftest import DEMO, FIXTURES, decoded_frames, only_session, read_frames, run_cli
 
 from avatar.contract import BASE_COLUMN_NAMES as FRAME_COLUMNS
 
 pytestmark = pytest.mark.slow
-
-
-def _frame_count(path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    return count
 
 
 def _column(rows, name):
@@ -40,7 +31,7 @@ def test_one_row_per_video_frame_with_the_contract_columns(smile_run):
     clip, session, _ = smile_run
     rows = read_frames(session)
     assert tuple(rows[0].keys())[: len(FRAME_COLUMNS)] == FRAME_COLUMNS
-    assert len(rows) == _frame_count(clip)
+    assert len(rows) == decoded_frames(clip)
     assert [int(r["frame"]) for r in rows] == list(range(len(rows)))
 
 
@@ -138,7 +129,7 @@ def test_demo_runs_with_video_and_screenshot(tmp_path):
     result = run_cli("--source", "demo", "--headless", "--save-video", str(video), "--screenshot", str(shot), "--log-dir", str(tmp_path / "logs"))
     assert result.returncode == 0, result.stderr
     rows = read_frames(only_session(tmp_path / "logs"))
-    assert _frame_count(video) == len(rows) == _frame_count(DEMO)
+    assert decoded_frames(video) == len(rows) == decoded_frames(DEMO)
     assert shot.exists() and shot.stat().st_size > 1000
     smile = _column(rows, "smile")
     assert np.nanmax(smile) > 0.6 and np.nanmax(_column(rows, "wince")) > 0.3

@@ -7,10 +7,9 @@ import json
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
-from conftest import FIXTURES, ROOT, only_session, read_frames, real_media
+from conftest import FIXTURES, ROOT, decoded_frames, only_session, read_frames, real_media
 
 from avatar.app import RunSettings, run_mirror
 from avatar.bench.bare_loop import bare_loop
@@ -18,19 +17,10 @@ from avatar.bench.pipeline_run import PerceptionTimes, TimedPipeline, pipeline_r
 from avatar.pipeline import Pipeline
 
 
-def _decoded_frames(path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    return count
-
-
 @pytest.mark.slow
 def test_the_bare_loop_and_the_pipeline_read_every_frame_of_a_real_clip(tmp_path, model_file):
     clip = real_media("real/single_face.mp4")
-    frames = _decoded_frames(clip)
+    frames = decoded_frames(clip)
     bare = bare_loop(clip, model_file.data)
     run = pipeline_run(clip, tmp_path, clip_frames=frames, progress=False)
     assert bare.frames == run.frames == frames > 0
@@ -43,7 +33,7 @@ def test_the_bare_loop_and_the_pipeline_read_every_frame_of_a_real_clip(tmp_path
 def test_both_stop_at_the_same_frame_limit(tmp_path, model_file):
     clip = real_media("real/single_face.mp4")
     assert bare_loop(clip, model_file.data, max_frames=9).frames == 9
-    run = pipeline_run(clip, tmp_path, max_frames=9, clip_frames=_decoded_frames(clip), progress=False)
+    run = pipeline_run(clip, tmp_path, max_frames=9, clip_frames=decoded_frames(clip), progress=False)
     assert run.frames == 9 and len(run.perception_ms) == len(run.latency_ms) == 9
 
 
@@ -55,7 +45,7 @@ def test_timing_the_pipeline_changes_nothing_it_logs(tmp_path):
         settings = RunSettings(source=str(clip), headless=True, log_dir=tmp_path / name, seed=3)
         assert run_mirror(settings, pipeline_factory=factory) == 0
         rows.append([{k: v for k, v in row.items() if k not in ("wall", "latency_ms")} for row in read_frames(only_session(tmp_path / name))])
-    assert rows[0] == rows[1] and len(rows[0]) == _decoded_frames(clip)
+    assert rows[0] == rows[1] and len(rows[0]) == decoded_frames(clip)
 
 
 def test_perception_keeps_only_frames_that_went_all_the_way_and_nothing_past_the_end():
