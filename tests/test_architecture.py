@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "avatar"
 HEAVY = {"pygame", "cv2", "mediapipe", "matplotlib"}
 PURE = ("avatar.empathy", "avatar.rig", "avatar.contract", "avatar.outcome", "avatar.events", "avatar.face_data",
-        "avatar.mode", "avatar.settings_schema")
+        "avatar.mode", "avatar.settings_schema", "avatar.strings", "avatar.self_capture")
 MEDIAPIPE_ALLOWED = {"avatar.face", "avatar.bench.bare_loop"}
 MAX_INSTANCE_ATTRIBUTES = 20
 MAX_GETATTR_CALLS = 21
