@@ -650,19 +650,47 @@ def test_text_input_takes_pygame_events_and_keeps_shortcuts_when_closed():
 
     box = TextInput(max_chars=3, opens_on_typing=False)
     assert not box.wants(pygame.K_f, "f")  # `f` stays the fullscreen key while the line is closed
+    assert not box.wants_text("f") and not box.takes_text
     box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r"))
-    for char in "abcd":
-        box.feed(pygame.event.Event(pygame.KEYDOWN, key=ord(char), unicode=char))
+    assert box.takes_text
+    for event in _keys("abcd")[:-1]:
+        box.feed(event)
     box.feed(pygame.event.Event(pygame.KEYUP, key=pygame.K_a, unicode="a"))
-    assert box.text == "abc"
+    assert box.text == "abc"  # each letter once, though SDL sent it as KEYDOWN and as TEXTINPUT
     assert box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")) == "abc"
 
 
-def _keys(text: str):
+def test_text_input_keeps_accents_and_other_scripts_and_shows_a_composition():
     import pygame
 
-    keys = [pygame.event.Event(pygame.KEYDOWN, key=ord(char), unicode=char) for char in text]
+    box = TextInput()
+    for text in ("tr", "è", "s ", "日本語"):  # è comes from a dead key or a layout: TEXTINPUT only, no KEYDOWN
+        box.feed(pygame.event.Event(pygame.TEXTINPUT, text=text))
+    assert box.active and box.text == "très 日本語"
+    box.feed(pygame.event.Event(pygame.TEXTEDITING, text="にほ", start=2, length=0))
+    assert box.text == "très 日本語" and box.composing == "にほ"
+    assert box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")) is None  # the IME's Enter
+    box.feed(pygame.event.Event(pygame.TEXTINPUT, text="日本"))  # ... commits the composition
+    assert box.composing == "" and box.text == "très 日本語日本"
+    box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_BACKSPACE, unicode="\b"))
+    assert box.feed(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")) == "très 日本語日"
+
+
+def _keys(text: str):
+    """What SDL sends for typed letters: a KEYDOWN and a TEXTINPUT for each; then Enter (KEYDOWN only)."""
+    import pygame
+
+    keys = []
+    for char in text:
+        keys += [pygame.event.Event(pygame.KEYDOWN, key=ord(char), unicode=char), pygame.event.Event(pygame.TEXTINPUT, text=char)]
     return keys + [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r")]
+
+
+def _send(overlay, event) -> bool:
+    """An event to the overlay the way the window's runner routes it."""
+    import pygame
+
+    return overlay.on_text(event) if event.type == pygame.TEXTINPUT else overlay.on_key(event)
 
 
 def test_overlay_hands_on_the_line_it_sent_once_so_a_mode_sees_typed_words():
@@ -670,7 +698,7 @@ def test_overlay_hands_on_the_line_it_sent_once_so_a_mode_sees_typed_words():
     overlay = ChatOverlay(ChatSettings(), lambda t_s, event: events.append(event), opens_on_typing=True)
     try:
         for event in _keys("quit")[:-1]:
-            assert overlay.on_key(event) and overlay.take_sent() is None
+            assert _send(overlay, event) and overlay.take_sent() is None
         assert overlay.on_key(_keys("")[-1])
         assert overlay.take_sent() == "quit"
         assert overlay.take_sent() is None
@@ -707,11 +735,11 @@ def test_a_mode_that_draws_itself_still_shows_the_chat_line_and_bubble():
     try:
         plain = _exhibit_frame(None)
         for event in _keys("hello"):
-            overlay.on_key(event)
+            _send(overlay, event)
         overlay.controller.wait(5.0)  # the reply has arrived ...
         overlay.controller.submit = lambda *args: False  # (no second request)
         for event in _keys("typing")[:-1]:  # ... and a new line is being typed
-            overlay.on_key(event)
+            _send(overlay, event)
         bubble, _ = overlay.tick()
         assert bubble and overlay.caption() == "> typing_"
         with_chat = _exhibit_frame(overlay)

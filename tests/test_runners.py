@@ -100,3 +100,71 @@ def test_quitting_the_window_ends_the_process_within_half_a_second(tmp_path):
     exited = time.time()
     assert pressed is not None and process.returncode == 0
     assert exited - pressed <= 0.5, f"{exited - pressed:.2f} s from Esc to the process's end"
+
+
+class TypedLines(Mode):
+    """Keeps the lines the chat hands on and the keys the window gives the mode."""
+
+    name = "typed"
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.keys: list[str] = []
+
+    def on_line(self, context, line):
+        self.lines.append(line)
+
+    def on_key(self, context, key):
+        self.keys.append(key.char)
+        return False
+
+
+def test_the_window_takes_typed_text_from_sdls_text_events_once_with_accents_and_japanese():
+    """Real pygame events, posted as SDL sends them, through the window runner's own event handling."""
+    from types import SimpleNamespace
+
+    from avatar.chat.overlay import ChatOverlay
+    from avatar.chat.settings import ChatSettings
+    from avatar.presenter import Presenter, PresentSettings
+    from avatar.render import AvatarRenderer
+    from avatar.rig import NEUTRAL
+    from avatar.runners import WindowRunner
+    from avatar.window import Display
+
+    display = Display((640, 360), headless=True)
+    pygame = display.pygame
+    mode = TypedLines()
+    overlay = ChatOverlay(ChatSettings(), lambda t_s, event: None, opens_on_typing=False)
+    presenter = Presenter(display, AvatarRenderer(), mode, None, PresentSettings("test"), overlay=overlay)
+    runner = WindowRunner(SimpleNamespace(presenter=presenter, chat=overlay, mode=mode, context=None))
+
+    def typed(*events):
+        pygame.event.clear()
+        for kind, value in events:
+            if kind == "key":
+                char = value if isinstance(value, str) else ""
+                key = ord(value) if isinstance(value, str) else value
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=0, scancode=0))
+            else:
+                pygame.event.post(pygame.event.Event(kind, text=value, start=0, length=0))
+        runner._handle_window_events()
+
+    try:
+        typed(("key", "h"), (pygame.TEXTINPUT, "h"))  # the line is closed: h is the status key, and text input goes off
+        assert not presenter.settings.show_status and not overlay.text_input.active and runner._text_input_on is False
+        assert mode.keys == ["h"]
+        typed(("key", pygame.K_RETURN))  # Enter opens the line, and text input comes on
+        assert overlay.text_input.active and runner._text_input_on is True
+        typed(("key", "t"), (pygame.TEXTINPUT, "t"), ("key", "r"), (pygame.TEXTINPUT, "r"),
+              (pygame.TEXTINPUT, "è"),  # a dead key's or a layout's letter: no KEYDOWN carries it
+              ("key", "s"), (pygame.TEXTINPUT, "s"), ("key", " "), (pygame.TEXTINPUT, " "),
+              (pygame.TEXTEDITING, "にほんご"))
+        assert overlay.caption() == "> très にほんご_" and overlay.caption_marked() == (7, 11)
+        presenter.draw(NEUTRAL, None)  # the composition is drawn underlined, without error
+        typed((pygame.TEXTINPUT, "日本語"), ("key", "f"), (pygame.TEXTINPUT, "f"))
+        assert overlay.caption() == "> très 日本語f_" and overlay.caption_marked() is None
+        typed(("key", pygame.K_BACKSPACE), ("key", pygame.K_RETURN))
+        assert mode.lines == ["très 日本語"] and mode.keys == ["h"]  # the line's keys never reached the mode
+        assert not overlay.text_input.active and runner._text_input_on is False
+    finally:
+        overlay.close()

@@ -146,7 +146,7 @@ class ChatController:
             self._worker.join(timeout_s)
 
 
-# pygame's key codes (pygame 2), so TextInput is testable without pygame or a display.
+# pygame's key and event codes (pygame 2), so TextInput is testable without pygame or a display.
 K_BACKSPACE = 8
 K_TAB = 9
 K_RETURN = 13
@@ -154,13 +154,19 @@ K_ESCAPE = 27
 K_DELETE = 127
 K_KP_ENTER = 1073741912
 KEYDOWN = 768
+TEXTEDITING = 770  # an input method's composition in progress (SDL_TEXTEDITING)
+TEXTINPUT = 771  # text typed: a letter, an accented letter, a dead key's result, an input method's commit
 
 
 class TextInput:
-    """The text line of the window (drawn at the top): pure logic over (key, unicode) of KEYDOWN events.
+    """The text line of the window (drawn at the top): pure logic over pygame's key and text events.
 
-    While inactive, a printable character opens it (when `opens_on_typing`), and so does Enter.
-    Enter sends (feed returns the text), Esc cancels, Backspace deletes.
+    Characters come from TEXTINPUT events (`feed_text`), which carry what the keyboard layout, a dead key
+    or an input method made ("è", "日本語"); KEYDOWN events (`feed_key`) bring Enter, Esc and Backspace.
+    SDL sends both for a plain letter, so a KEYDOWN adds no character when it comes through `feed`.
+    While inactive, typed text opens the line (when `opens_on_typing`), and so does Enter.
+    Enter sends (feed returns the text), Esc cancels, Backspace deletes the last character.
+    `composing` is an input method's text not yet committed (TEXTEDITING), shown marked after the text.
     """
 
     def __init__(self, max_chars: int = 200, opens_on_typing: bool = True):
@@ -168,10 +174,16 @@ class TextInput:
         self.opens_on_typing = opens_on_typing
         self.active = False
         self.text = ""
+        self.composing = ""
 
     @staticmethod
     def _printable(unicode: str) -> bool:
         return bool(unicode) and len(unicode) == 1 and unicode.isprintable()
+
+    @property
+    def takes_text(self) -> bool:
+        """Whether the window should deliver text events now (the line is open, or typing opens it)."""
+        return self.active or self.opens_on_typing
 
     def wants(self, key: int, unicode: str = "") -> bool:
         """Whether this key belongs to the text line (so the window should not treat it as a shortcut)."""
@@ -181,13 +193,24 @@ class TextInput:
             return True
         return self.opens_on_typing and self._printable(unicode) and unicode != " "
 
+    def wants_text(self, text: str) -> bool:
+        """Whether typed `text` (a TEXTINPUT or TEXTEDITING event's) belongs to the text line."""
+        return self.active or (self.opens_on_typing and bool(text.strip()))
+
     def feed(self, event) -> str | None:
         """Feed a pygame event; returns the text when Enter sends it. Other event types are ignored."""
-        if event.type != KEYDOWN:
-            return None
-        return self.feed_key(event.key, event.unicode or "")
+        if event.type == TEXTINPUT:
+            self.feed_text(event.text)
+        elif event.type == TEXTEDITING:
+            self.compose(event.text)
+        elif event.type == KEYDOWN:
+            return self.feed_key(event.key)  # its character, if any, comes again as TEXTINPUT
+        return None
 
     def feed_key(self, key: int, unicode: str = "") -> str | None:
+        """A key; `unicode` is the character it typed, for callers with no text events (a terminal, tests)."""
+        if self.composing and key in (K_RETURN, K_KP_ENTER, K_ESCAPE, K_BACKSPACE):
+            return None  # the input method's own keys: they commit or edit the composition
         if not self.active:
             if key in (K_RETURN, K_KP_ENTER):
                 self.open()
@@ -209,13 +232,33 @@ class TextInput:
             self.text += unicode
         return None
 
+    def feed_text(self, text: str) -> None:
+        """Committed text (TEXTINPUT): added to the line, which it opens when `opens_on_typing`."""
+        self.composing = ""
+        if not self.active:
+            if not (self.opens_on_typing and text.strip()):
+                return
+            self.open()
+            text = text.lstrip()
+        kept = "".join(c for c in text if c.isprintable())
+        self.text = (self.text + kept)[: self.max_chars]
+
+    def compose(self, text: str) -> None:
+        """An input method's composition (TEXTEDITING): shown, not yet part of the text."""
+        if text and not self.active and self.opens_on_typing:
+            self.open()
+        if self.active:
+            self.composing = "".join(c for c in text if c.isprintable())[: max(0, self.max_chars - len(self.text))]
+
     def open(self) -> None:
         self.active = True
         self.text = ""
+        self.composing = ""
 
     def cancel(self) -> None:
         self.active = False
         self.text = ""
+        self.composing = ""
 
 
 # --------------------------------------------------------------------------------------------------

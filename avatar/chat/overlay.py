@@ -16,6 +16,7 @@ from avatar.chat.controller import ChatController, Speaker, TextInput
 from avatar.chat.settings import ChatSettings
 from avatar.events import Event
 from avatar.outcome import FrameOutcome
+from avatar.strings import say
 
 FACE_WINDOW_S = 3.0  # the face context of a line: the last seconds before it was sent
 
@@ -44,7 +45,7 @@ class ChatOverlay:
         self._t_s = outcome.frame.t_s
 
     def on_key(self, event) -> bool:
-        """A pygame KEYDOWN; True when it belonged to the text line."""
+        """A pygame KEYDOWN; True when it belonged to the text line. Its character comes as TEXTINPUT (on_text)."""
         if not self.text_input.wants(event.key, event.unicode or ""):
             return False
         sent = self.text_input.feed(event)
@@ -54,6 +55,19 @@ class ChatOverlay:
             self.controller.submit(sent, context)
             self._flush_events()
         return True
+
+    def on_text(self, event) -> bool:
+        """A pygame TEXTINPUT (typed text: "très", "日本語") or TEXTEDITING (an input method's composition);
+        True when it belonged to the text line."""
+        if not self.text_input.wants_text(event.text):
+            return False
+        self.text_input.feed(event)
+        return True
+
+    @property
+    def takes_text(self) -> bool:
+        """Whether the window should have text input on (an input method, an on-screen keyboard) now."""
+        return self.text_input.takes_text
 
     def take_sent(self) -> str | None:
         """The line the last key sent (once), so the mode sees typed lines too: the exhibit's quit word."""
@@ -69,7 +83,18 @@ class ChatOverlay:
         return self.controller.speaking_text(now) or None, float(self.controller.mouth_open(now))
 
     def caption(self) -> str | None:
-        return f"> {self.text_input.text}_" if self.text_input.active else None
+        line = self.text_input
+        if not line.active:
+            return None
+        return f"{say('chat.prompt')}{line.text}{line.composing}{say('chat.cursor')}"
+
+    def caption_marked(self) -> tuple[int, int] | None:
+        """The characters of caption() an input method is still composing (drawn underlined), or None."""
+        line = self.text_input
+        if not (line.active and line.composing):
+            return None
+        start = len(say("chat.prompt")) + len(line.text)
+        return start, start + len(line.composing)
 
     def _flush_events(self) -> None:
         for event in self.controller.pop_events():
