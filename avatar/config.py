@@ -29,6 +29,7 @@ class RunSection:
     seed: int = setting(0, doc="makes every random choice reproducible")
     avatar: str | None = setting(None, max_len=MAX_PATH, doc="the avatar style, a name or a path")
     log_dir: str | None = setting(None, max_len=MAX_PATH, doc="where session folders go")
+    lang: str | None = setting(None, max_len=MAX_PATH, doc="the screens' language: a code (en, fr) or a .toml path")
 
 
 def empathy_schema() -> Mapping[str, schema.Setting]:
