@@ -11,6 +11,8 @@ wording, as for config and style files); nothing is evaluated.
     break_s = 5                  # a break between blocks (Space skips it)
     instruction_s = 4            # how long a block's instruction is shown before it
     answer_pause_s = 0.5         # a questionnaire's answer stays on screen this long before the next item
+    end_text = "Thank you!"      # optional: the thank-you screen after the last block
+    end_s = 0                    # how long it stays; 0 (default): until the experimenter presses Enter or Esc
 
     [[block]]
     name = "mimic"
@@ -100,6 +102,10 @@ class Protocol:
     instruction_s: float = setting(4.0, low=0, high=MAX_BREAK_S, unit="s")
     # After an answer the choice stays on screen this long before the next item: a double press answers one.
     answer_pause_s: float = setting(0.5, low=0, high=5, unit="s")
+    # The thank-you screen after the last block: its text ("" for the default), and how long it stays
+    # (0: until the experimenter presses Enter or Esc). Shown only once the records are closed.
+    end_text: str = setting("", max_len=MAX_TEXT, multiline=True)
+    end_s: float = setting(0.0, low=0, high=MAX_BREAK_S, unit="s")
     questionnaires: tuple[Questionnaire, ...] = ()
     path: str = ""
     sha256: str = ""
@@ -118,6 +124,7 @@ class Protocol:
             "counterbalance": self.counterbalance.value, "seed": self.seed, "break_s": self.break_s,
             "instruction_s": self.instruction_s, "blocks": [b.to_json() for b in self.blocks], "text": self.text,
             "answer_pause_s": self.answer_pause_s, "questionnaires": [q.to_json() for q in self.questionnaires],
+            "end_text": self.end_text, "end_s": self.end_s,
         }
 
 

@@ -17,9 +17,9 @@ from avatar.errors import StopRequested
 from avatar.events import AttractEnd, AttractStart, SessionStatus, VisitorEnd, VisitorStart
 from avatar.mode import KeyPress, Mode, ModeContext
 from avatar.outcome import FrameOutcome, ModeFrame
+from avatar.strings import say
 
-DEFAULT_ATTRACT_TEXT = "Hello! Come closer and smile - I will smile back."
-CAMERA_LOST_TEXT = "Looking for the camera..."
+DEFAULT_ATTRACT_TEXT = ""  # none given: the `exhibit.attract` string, in the run's language (avatar.strings)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class ExhibitMode(Mode):
         caption = None
         if self.attract:
             controls = attract_controls(controls, t - self.attract_start_t)
-            caption = s.attract_text
+            caption = s.attract_text or say("exhibit.attract")
         elif self.visitor and t - self.visitor_start_t < s.greet_s:
             controls = greet_controls(controls, t - self.visitor_start_t, s.greet_s)
         return dataclasses.replace(outcome, controls=controls, mode_frame=ExhibitFrame(caption))
@@ -168,7 +168,7 @@ class ExhibitMode(Mode):
         frame = outcome.mode_frame if outcome is not None else None
         caption = frame.caption if isinstance(frame, ExhibitFrame) else None
         if context.camera_lost:
-            caption = CAMERA_LOST_TEXT
+            caption = say("exhibit.camera_lost")
             controls = dataclasses.replace(controls, gaze_x=0.0, gaze_y=0.2, lid_left=max(controls.lid_left, 0.35),
                                            lid_right=max(controls.lid_right, 0.35), mouth_corner_left=0.1,
                                            mouth_corner_right=0.1, head_yaw_deg=0.0, head_pitch_deg=-3.0)

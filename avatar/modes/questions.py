@@ -19,6 +19,7 @@ from avatar.mode import KeyPress, ModeContext, PointerPress
 from avatar.modes.screens import ItemLayout, TextPainter, draw_item_screen, item_layout
 from avatar.questionnaire import Answer, Asking, Questionnaire, Rating, item_order
 from avatar.ratings import RatingsLog
+from avatar.strings import say
 
 VAS_STEP = 5  # an arrow key moves a VAS marker this far (of 100)
 
@@ -106,7 +107,8 @@ class Questioner:
             context.emit(t_s, ItemOnset(occasion.questionnaire.id, item.id, order, occasion.block, occasion.condition,
                                         item.kind.value, item.text_sha256))
         title = occasion.questionnaire.title
-        heading = f"{title}   ({order} of {total})" if title else f"Question {order} of {total}"
+        heading = (say("study.question_heading_titled", title=title, order=order, total=total) if title
+                   else say("study.question_heading", order=order, total=total))
         draw_item_screen(surface, self._painter, item, layout, heading, chosen.value if chosen else None, cursor)
         return True
 

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     study.add_argument("--participant", help="participant ID (required in study mode), e.g. P07")
     study.add_argument("--protocol", type=Path, help=f"protocol TOML (default {DEFAULT_PROTOCOL.relative_to(ASSETS.parent)})")
     study.add_argument("--allow-repeat", action="store_true", help="allow another session for the same participant and protocol")
+    study.add_argument("--windowed", action="store_true", help="study: open in a window (default: fullscreen on --display)")
+    study.add_argument("--operator-display", type=int, metavar="N",
+                       help="study: the experimenter's view in a window on display N (default: a corner of the screen, shown with O)")
     exhibit = parser.add_argument_group("exhibit mode")
     exhibit.add_argument("--attract-text", help="the line shown while nobody is there (default: a friendly invitation)")
     classroom = parser.add_argument_group("classroom mode")

@@ -12,6 +12,7 @@ import dataclasses
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import time
@@ -24,11 +25,13 @@ from avatar.empathy import Condition, Configure, ResetPerson
 from avatar.errors import CliError, ConfigError
 from avatar.events import BlockEnd, BlockStart, KeyMarker, PhaseEnd, PhaseStart, ProtocolIncomplete, SessionStatus
 from avatar.mode import KeyPress, Mode, ModeContext, PointerPress
+from avatar.modes.operator import OperatorStatus, OperatorView, check_operator_display
 from avatar.modes.questions import Occasion, Questioner
 from avatar.modes.screens import TextPainter, draw_message_screen
 from avatar.outcome import Frame, FrameOutcome, ModeFrame
 from avatar.protocol import Block, Protocol, block_order, load_protocol
 from avatar.questionnaire import Questionnaire, When, asked_after
+from avatar.strings import say
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 DEFAULT_PROTOCOL = ASSETS / "protocols" / "example.toml"
@@ -41,6 +44,7 @@ class Phase(Enum):
     BLOCK = "block"
     QUESTIONNAIRE = "questionnaire"  # after a block (or at the end); lasts until every item is answered
     DONE = "done"
+    THANKS = "thanks"  # the thank-you screen, after the records are closed: only its start is logged (thanks_start)
 
 
 @dataclass(frozen=True)
@@ -133,18 +137,25 @@ def make_study_mode(args, settings):
     if settings.log_dir is None:
         # A study whose data goes nowhere wastes a participant's time: refuse before anything starts.
         raise CliError("study mode needs --log-dir DIR: the folder where the participant's data is kept")
+    operator_display = args.operator_display
+    if operator_display is not None:
+        if settings.headless:
+            raise CliError("--operator-display needs a window: leave out --headless")
+        check_operator_display(operator_display, settings.screen)
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     lock = lock_participant(settings.log_dir, participant, protocol)
     if not args.allow_repeat:
         check_not_repeated(settings.log_dir, participant, protocol)
-    mode = StudyMode(protocol, participant, lock)
+    mode = StudyMode(protocol, participant, lock, operator_display)
     source = settings.source
     is_camera = source == "camera" or source.startswith("camera:")
     # A file loops until the protocol ends; blocks run on its clock (t_s), so time goes on across loops.
     # The chat's text line (Enter opens it) stays off unless --chat asks for it: a participant's keys answer
     # questionnaires, and a line typed to the avatar would be a condition of its own.
+    # Fullscreen on the participant's --display unless --windowed: nothing else on the screen to read.
     settings = dataclasses.replace(settings, loop=not is_camera, show_status=False,
-                                   chat=settings.chat if args.chat else None)
+                                   chat=settings.chat if args.chat else None,
+                                   fullscreen=not settings.headless and not args.windowed)
     return mode, settings
 
 
@@ -171,7 +182,8 @@ class StudyMode(Mode):
         _study_column("phase", lambda f: f.phase, "block, break, instruction, questionnaire or done (study mode)"),
     )
 
-    def __init__(self, protocol: Protocol, participant: str, lock: int | None = None):
+    def __init__(self, protocol: Protocol, participant: str, lock: int | None = None,
+                 operator_display: int | None = None):
         self.protocol = protocol
         self.participant = participant
         self.questions = Questioner(participant, protocol.seed, protocol.answer_pause_s)
@@ -185,9 +197,10 @@ class StudyMode(Mode):
         self.end_reason: str | None = None
         self.markers = 0
         self.completed: list[str] = []
-        self._closing_row_given = False
+        self._closing_row_t: float | None = None  # the time of the one closing row (phase done)
         self._skip = False  # Space pressed (main thread); read by before_frame (perception thread)
         self._painter = TextPainter()
+        self.operator = OperatorView(operator_display)  # the experimenter's view: a corner (O) or a second window
 
     # -- hooks: naming and session.json ----------------------------------------------------------
 
@@ -206,6 +219,8 @@ class StudyMode(Mode):
     def on_start(self, context: ModeContext) -> None:
         if self.protocol.questionnaires and context.log_folder is not None:
             self.questions.open_log(context.log_folder)  # ratings.csv, with its header, from the start
+        if context.windowed:
+            self.operator.open()
 
     # -- the schedule --------------------------------------------------------------------------
 
@@ -280,12 +295,13 @@ class StudyMode(Mode):
             self._enter(context, self.step_index + 1, t)
         if self.step is None:
             # One closing row (phase "done") at the end time, so session_end is not before the last block_end.
-            if self._closing_row_given:
+            if self._closing_row_t is not None:
                 return False
-            self._closing_row_given = True
+            self._closing_row_t = t
         return True
 
     def after_frame(self, context: ModeContext, outcome: FrameOutcome) -> FrameOutcome:
+        self.operator.frame_seen()
         step = self.step
         in_block = step is not None and step.phase is Phase.BLOCK
         remaining = max(0.0, self.step_start_t + step.duration_s - outcome.frame.t_s) if step else 0.0
@@ -314,6 +330,10 @@ class StudyMode(Mode):
         if key.key == pygame.K_m:
             self.markers += 1
             context.emit(self.last_t, KeyMarker(self.markers))
+            self.operator.marker_logged(self.markers)
+            return True
+        if key.key == pygame.K_o:
+            self.operator.toggle()
             return True
         return False
 
@@ -322,22 +342,51 @@ class StudyMode(Mode):
 
     def draw(self, context: ModeContext, surface, outcome: FrameOutcome | None, controls) -> bool:
         frame = outcome.mode_frame if outcome is not None else None
-        if not isinstance(frame, StudyFrame) or frame.step is None or frame.step.phase is Phase.BLOCK:
-            return False  # the plain avatar, with nothing on screen that could tell the condition
+        if not isinstance(frame, StudyFrame):
+            return False
         step = frame.step
-        if step.phase is Phase.QUESTIONNAIRE:
+        if step is None or step.phase is Phase.BLOCK:
+            # The plain avatar, with nothing on screen that could tell the condition (unless the
+            # experimenter opens the corner view).
+            if not self.operator.in_corner and self.operator.window is None:
+                return False
+            context.painter.draw(surface, controls)
+        elif step.phase is Phase.QUESTIONNAIRE:
             if not self.questions.draw(context, surface, self.last_t):
                 draw_message_screen(surface, self._painter, "")  # the moment between two steps: a calm screen
-            return True
-        seconds = max(1, int(frame.remaining_s + 0.999))
-        if step.phase is Phase.BREAK:
-            draw_message_screen(surface, self._painter, "A short break",
-                                f"Part {step.position} of {len(self.order)} starts in {seconds} s.",
-                                "Press Space to go on")
         else:
-            draw_message_screen(surface, self._painter, f"Part {step.position} of {len(self.order)}",
-                                step.block.instruction, f"Starts in {seconds} s  -  press Space to start now")
+            self._draw_waiting(surface, step, frame.remaining_s)
+        self.operator.draw(surface, self._operator_status(frame, outcome.faces, context.log_folder))
         return True
+
+    def _draw_waiting(self, surface, step: Step, remaining_s: float) -> None:
+        seconds = max(1, int(remaining_s + 0.999))
+        total = len(self.order)
+        if step.phase is Phase.BREAK:
+            draw_message_screen(surface, self._painter, say("study.break_title"),
+                                say("study.break_body", position=step.position, total=total, seconds=seconds),
+                                say("study.break_footer"))
+        else:
+            draw_message_screen(surface, self._painter, say("study.part_title", position=step.position, total=total),
+                                step.block.instruction, say("study.instruction_footer", seconds=seconds))
+
+    def _operator_status(self, frame: StudyFrame, faces: int, log_folder: Path | None) -> OperatorStatus:
+        step = frame.step
+        timed_later = sum(s.duration_s for s in self.steps[self.step_index + 1:])
+        return OperatorStatus(
+            participant=self.participant,
+            position=step.position if step else len(self.order),
+            total=len(self.order),
+            block=step.block.name if step else "",
+            condition=step.block.condition.value if step else "",
+            phase=frame.phase,
+            step_left_s=None if step is None or step.phase is Phase.QUESTIONNAIRE else frame.remaining_s,
+            session_left_s=(frame.remaining_s if step else 0.0) + timed_later,
+            markers=self.markers,
+            faces=faces,
+            fps=self.operator.fps(),
+            log_folder=log_folder,
+        )
 
     # -- the end -----------------------------------------------------------------------------------
 
@@ -347,13 +396,35 @@ class StudyMode(Mode):
             self._leave(context, self.last_t, completed=False)
             if status is SessionStatus.FINISHED:
                 context.emit(self.last_t, ProtocolIncomplete(reason, len(self.completed), len(self.order)))
+        elif self.last_screen_s(context, status) is not None:
+            # The thank-you screen comes once the records are closed, so its start is logged now: at the
+            # protocol's end, with how long it may stay (0: until the experimenter ends it).
+            t = self._closing_row_t if self._closing_row_t is not None else self.last_t
+            context.emit(t, PhaseStart(Phase.THANKS.value, "", len(self.order), self.protocol.end_s))
         self.questions.close()  # every answer given is on disk; nothing more can come
+        self.operator.close()  # the session is over: nothing more for the experimenter to follow
         return {
             "blocks_completed": list(self.completed),
             "protocol_complete": step is None and self.step_index >= 0,
             "markers": self.markers,
             "answers": self.questions.answers,
         }
+
+    def last_screen_s(self, context: ModeContext, status: SessionStatus) -> float | None:
+        """The thank-you screen, in a window, once the whole protocol has run: the protocol's end_s, or
+        until the experimenter presses Enter or Esc."""
+        complete = self.step is None and self.step_index >= 0
+        if not context.windowed or status is not SessionStatus.FINISHED or not complete:
+            return None
+        return self.protocol.end_s or math.inf
+
+    def draw_last_screen(self, context: ModeContext, surface, left_s: float) -> None:
+        # A protocol's end_text: its first line is the title, the rest the body.
+        title, _, body = self.protocol.end_text.partition("\n") if self.protocol.end_text else (
+            say("study.thanks_title"), "", say("study.thanks_body"))
+        footer = (say("study.thanks_footer") if math.isinf(left_s)
+                  else say("study.thanks_footer_timed", seconds=max(1, int(left_s + 0.999))))
+        draw_message_screen(surface, self._painter, title.strip(), body.strip(), footer)
 
     def after_records(self, context: ModeContext, status: SessionStatus) -> None:
         self.questions.close()

@@ -18,7 +18,6 @@ from conftest import FIXTURES, ROOT, only_session, read_frames, run_cli
 from avatar.modes.study import Phase, schedule
 from avatar.protocol import load_protocol
 
-pytestmark = pytest.mark.slow
 EXAMPLE = ROOT / "assets" / "protocols" / "example.toml"
 
 
@@ -69,6 +68,7 @@ def test_schedule_puts_breaks_between_blocks_only():
     assert phases.count(Phase.BLOCK) == 3 and phases.count(Phase.BREAK) == 2
 
 
+@pytest.mark.slow
 def test_study_session_writes_files_blocks_and_a_report(study_run):
     log_dir, session, _ = study_run
     assert session.name.startswith("P01_example_")
@@ -85,6 +85,7 @@ def test_study_session_writes_files_blocks_and_a_report(study_run):
     assert times == sorted(times)
 
 
+@pytest.mark.slow
 def test_frames_carry_block_and_condition_and_the_file_loops(study_run):
     _, session, _ = study_run
     rows = read_frames(session)
@@ -97,6 +98,7 @@ def test_frames_carry_block_and_condition_and_the_file_loops(study_run):
     assert all(r["block"] == "" for r in rows if r["phase"] != "block")
 
 
+@pytest.mark.slow
 def test_session_json_has_protocol_hash_order_and_participant(study_run):
     _, session, _ = study_run
     info = json.loads((session / "session.json").read_text())
@@ -108,6 +110,7 @@ def test_session_json_has_protocol_hash_order_and_participant(study_run):
     assert starts == info["block_order"]
 
 
+@pytest.mark.slow
 def test_same_participant_and_protocol_again_is_refused_in_one_line(study_run, clip):
     log_dir, _, _ = study_run
     result = run_cli("--mode", "study", "--participant", "P01", "--source", str(clip), "--headless", "--log-dir", str(log_dir))
@@ -118,12 +121,14 @@ def test_same_participant_and_protocol_again_is_refused_in_one_line(study_run, c
     assert len([p for p in log_dir.iterdir() if p.is_dir()]) == 1
 
 
+@pytest.mark.slow
 def test_missing_participant_is_a_one_line_error():
     result = run_cli("--mode", "study", "--headless", "--source", str(FIXTURES / "no_face.mp4"))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "--participant" in result.stderr
 
 
+@pytest.mark.slow
 def test_report_command_rebuilds_the_report(study_run):
     from avatar.report import command_report
 
@@ -133,6 +138,7 @@ def test_report_command_rebuilds_the_report(study_run):
     assert "mimic" in (session / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_sigterm_mid_session_ends_with_aborted_and_whole_files(clip, tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     process = subprocess.Popen(
@@ -154,6 +160,7 @@ def test_sigterm_mid_session_ends_with_aborted_and_whole_files(clip, tmp_path):
     assert len(rows) > 10 and all(len(r) == len(rows[0]) and None not in r.values() for r in rows)
 
 
+@pytest.mark.slow
 def test_study_without_a_log_dir_is_refused_before_it_starts(tmp_path):
     result = run_cli("--mode", "study", "--participant", "P04", "--headless", "--source", str(FIXTURES / "no_face.mp4"))
     assert result.returncode == 2
@@ -165,6 +172,7 @@ def _recorded(folder: Path, participant: str, protocol: str) -> None:
     (folder / "session.json").write_text(json.dumps({"participant": participant, "protocol": {"name": protocol}}))
 
 
+@pytest.mark.slow
 def test_the_repeat_rule_reads_the_records_not_folder_names(tmp_path):
     from avatar.errors import ConfigError
     from avatar.modes.study import DEFAULT_PROTOCOL, check_not_repeated
@@ -178,6 +186,7 @@ def test_the_repeat_rule_reads_the_records_not_folder_names(tmp_path):
         check_not_repeated(tmp_path, "P" + "9" * 39, protocol)
 
 
+@pytest.mark.slow
 def test_two_runs_for_one_participant_at_once_cannot_both_start(clip, tmp_path):
     from avatar.modes.study import DEFAULT_PROTOCOL, lock_participant
     from avatar.protocol import load_protocol
@@ -191,6 +200,7 @@ def test_two_runs_for_one_participant_at_once_cannot_both_start(clip, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
 
 
+@pytest.mark.slow
 def test_the_report_shows_the_session_as_its_final_record_says(study_run):
     _, session, result = study_run
     info = json.loads((session / "session.json").read_text())
@@ -206,6 +216,7 @@ TWO_BLOCKS_TWO_ITEMS = """
 name = "rated"
 break_s = 0
 instruction_s = 0
+end_s = 1  # the thank-you screen closes by itself: nobody presses Enter in these runs
 
 [[block]]
 name = "one"
@@ -325,6 +336,7 @@ def _ratings(session: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_two_blocks_each_followed_by_two_7_point_items_answered_with_number_keys_in_a_window(clip, tmp_path):
     result, session = _rated_run(tmp_path, clip, "k6,k2,k3,k7")
     assert result.returncode == 0, result.stderr
@@ -355,6 +367,7 @@ def test_two_blocks_each_followed_by_two_7_point_items_answered_with_number_keys
     assert (session / "ratings.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_sigterm_during_the_second_questionnaire_keeps_the_first_two_answers(clip, tmp_path):
     result, session = _rated_run(tmp_path, clip, "k4,k5", stop_at=3)
     assert result.returncode == 0, result.stderr
@@ -372,6 +385,7 @@ def test_sigterm_during_the_second_questionnaire_keeps_the_first_two_answers(cli
     assert "<td>likeable</td><td>How likeable was the face?</td><td>likert</td><td>4.00 (n = 1)</td>" in report
 
 
+@pytest.mark.slow
 def test_a_click_and_a_touch_on_an_answer_answer_it(clip, tmp_path):
     result, session = _rated_run(tmp_path, clip, "m6,t2,k3,t7")
     assert result.returncode == 0, result.stderr
@@ -399,6 +413,7 @@ def _free_xvfb():
     return server, f":{number}"
 
 
+@pytest.mark.slow
 def test_number_keys_pressed_with_xdotool_under_xvfb_answer_the_items(clip, tmp_path):
     server, display = _free_xvfb()
     protocol = tmp_path / "rated.toml"
@@ -430,3 +445,233 @@ def test_number_keys_pressed_with_xdotool_under_xvfb_answer_the_items(clip, tmp_
     assert [(r["block"], r["condition"], r["item"], r["answer"]) for r in rows] == [
         ("one", "mimic", "likeable", "5"), ("one", "mimic", "warm", "1"),
         ("two", "static", "likeable", "7"), ("two", "static", "warm", "3")]
+
+
+# --- the thank-you screen, the operator view and the marker's confirmation (issue 19) ---------------------------
+
+SHORT = """
+[protocol]
+name = "short"
+break_s = 1
+instruction_s = 0
+
+[[block]]
+name = "one"
+duration_s = 1
+condition = "mimic"
+
+[[block]]
+name = "two"
+duration_s = 1
+condition = "static"
+"""
+
+
+def _driven(text: str = SHORT, windowed: bool = True, until_s: float = 10.0, operator_clock=None):
+    """A study mode driven through its hooks at 10 fps, until it ends the run (or until_s)."""
+    from harness import ModeRecorder, outcome_at
+
+    from avatar.modes.operator import OperatorView
+    from avatar.modes.study import StudyMode
+    from avatar.protocol import parse_protocol_text
+
+    mode = StudyMode(parse_protocol_text(text), "P01")
+    if operator_clock is not None:
+        mode.operator = OperatorView(clock=operator_clock)
+    context = ModeRecorder(windowed=windowed)
+    t, rows = 0.0, []
+    while t <= until_s and mode.before_frame(context, outcome_at(t).frame):
+        rows.append(mode.after_frame(context, outcome_at(t)))
+        t = round(t + 0.1, 3)
+    return mode, context, rows
+
+
+def test_the_thank_you_screen_follows_a_whole_protocol_in_a_window_and_its_start_is_logged_before_the_end():
+    from avatar.events import SessionStatus
+
+    mode, context, rows = _driven()
+    assert rows[-1].mode_frame.phase == "done"
+    mode.on_end(context, SessionStatus.FINISHED, "protocol complete")
+    assert mode.last_screen_s(context, SessionStatus.FINISHED) == float("inf")  # until Enter or Esc
+    thanks = [e for e in context.events if e[0] == "thanks_start"]
+    assert thanks == [("thanks_start", rows[-1].frame.t_s, {"next_block": "", "position": 2, "duration_s": 0.0})]
+    assert mode.last_screen_s(context, SessionStatus.ABORTED) is None
+
+
+def test_the_protocol_sets_the_thank_you_text_and_time():
+    from avatar.events import SessionStatus
+
+    text = SHORT.replace('name = "short"', 'name = "short"\nend_s = 2.5\nend_text = """Merci !\nVous pouvez partir."""')
+    mode, context, _ = _driven(text)
+    assert mode.last_screen_s(context, SessionStatus.FINISHED) == 2.5
+    from avatar.modes import study
+
+    shown = []
+    study.draw_message_screen, real = (lambda _s, _p, title, body, footer: shown.append((title, body, footer))), study.draw_message_screen
+    try:
+        mode.draw_last_screen(context, None, 1.2)
+    finally:
+        study.draw_message_screen = real
+    assert shown == [("Merci !", "Vous pouvez partir.", "Experimenter: press Enter or Esc to close (closes by itself in 2 s)")]
+
+
+def test_no_thank_you_screen_headless_or_when_the_protocol_was_cut_short():
+    from avatar.events import SessionStatus
+
+    mode, context, _ = _driven(windowed=False)
+    mode.on_end(context, SessionStatus.FINISHED, "protocol complete")
+    assert mode.last_screen_s(context, SessionStatus.FINISHED) is None
+    assert "thanks_start" not in context.types()
+    mode, context, _ = _driven(until_s=1.5)  # the run ended in the break
+    mode.on_end(context, SessionStatus.FINISHED, "end of source")
+    assert mode.last_screen_s(context, SessionStatus.FINISHED) is None
+    assert "thanks_start" not in context.types() and "protocol_incomplete" in context.types()
+
+
+def test_m_logs_a_marker_and_the_operator_view_confirms_it_for_a_moment():
+    import pygame
+
+    from avatar.mode import KeyPress
+
+    now = [100.0]
+    mode, context, _ = _driven(until_s=0.5, operator_clock=lambda: now[0])
+    for _ in range(3):
+        assert mode.on_key(context, KeyPress(pygame.K_m, "m"))
+    assert [e for e in context.events if e[0] == "marker"][-1][2] == {"n": 3, "source": "key"}
+    assert mode.operator.note() == "Marker 3 logged" and mode.operator.in_corner
+    now[0] += 1.6
+    assert mode.operator.note() == "" and not mode.operator.in_corner
+
+
+def _surface(size=(960, 540)):
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    pygame.display.init()
+    pygame.font.init()
+    return pygame.Surface(size)
+
+
+def test_the_corner_view_is_hidden_until_o_and_shows_block_condition_and_time_left():
+    import pygame
+
+    from avatar.mode import KeyPress
+
+    mode, context, rows = _driven(until_s=0.5)
+    block_row = rows[-1]
+    assert block_row.mode_frame.phase == "block"
+    surface = _surface()
+    assert mode.draw(context, surface, block_row, block_row.controls) is False  # the plain avatar, nothing else
+    assert mode.on_key(context, KeyPress(pygame.K_o, "o"))
+    surface.fill((255, 255, 255))
+    assert mode.draw(context, surface, block_row, block_row.controls) is True
+    assert context.drawn[-1][1] is None  # the avatar itself, with no caption
+    w, h = surface.get_size()
+    assert surface.get_at((w // 20, h - h // 10))[:3] != (255, 255, 255)  # the panel, lower left
+    assert surface.get_at((w - 5, 5))[:3] == (255, 255, 255)  # the rest is the avatar's
+    from avatar.modes.operator import status_lines
+
+    status = mode._operator_status(block_row.mode_frame, 1, None)
+    lines = status_lines(status)
+    assert "Block 1/2: one (mimic)" in lines and "Phase: block" in lines
+    assert status.step_left_s == pytest.approx(0.5, abs=0.11)
+    assert status.session_left_s == pytest.approx(0.5 + 1 + 1, abs=0.11)  # this block, the break, the last block
+    assert mode.on_key(context, KeyPress(pygame.K_o, "o"))
+    assert mode.draw(context, surface, block_row, block_row.controls) is False
+
+
+def test_study_mode_is_fullscreen_unless_windowed_and_refuses_an_operator_display_it_cannot_use(tmp_path):
+    from avatar.cli import build_run_parser, settings_from_args
+    from avatar.errors import CliError
+    from avatar.modes.registry import make_mode
+
+    def made(*flags):
+        args = build_run_parser().parse_args(["--mode", "study", "--participant", "P01", "--log-dir", str(tmp_path),
+                                              "--allow-repeat", *flags])
+        mode, settings = make_mode(args, settings_from_args(args))
+        os.close(mode._lock)
+        return settings
+
+    _surface()
+    assert made().fullscreen is True
+    assert made("--windowed").fullscreen is False
+    assert made("--headless").fullscreen is False
+    with pytest.raises(CliError, match="--operator-display 0 is the participant's display"):
+        made("--operator-display", "0")
+    with pytest.raises(CliError, match="--operator-display 7: there is no such display"):
+        made("--operator-display", "7")
+    with pytest.raises(CliError, match="--operator-display needs a window"):
+        made("--operator-display", "1", "--headless")
+
+
+END_SCREEN_SCRIPT = r'''
+import csv, json, os, sys, threading
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+from avatar.isolation import isolate_unless_networked
+
+isolate_unless_networked([])
+import avatar.app as app
+
+log_dir, shot, cli_args = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+real_hold = app.hold_last_screen
+
+
+def hold(run, hold_s, stopped):
+    """As the thank-you screen comes up: what is on disk now, then a look at the screen and Enter."""
+    import pygame
+
+    (session,) = [p for p in log_dir.iterdir() if p.is_dir()]
+    events = [json.loads(line) for line in (session / "events.jsonl").read_text().splitlines()]
+    frames = (session / "frames.csv").read_text()
+    info = json.loads((session / "session.json").read_text())
+    (log_dir / "at_end_screen.json").write_text(json.dumps({
+        "hold_s": hold_s, "last_events": [e["type"] for e in events[-2:]], "status": info["status"],
+        "end": info["end"], "frames_whole": frames.endswith("\n"), "rows": frames.count("\n") - 1,
+        "last_phase": list(csv.DictReader(frames.splitlines()))[-1]["phase"]}))
+
+    def look_then_enter():
+        pygame.image.save(pygame.display.get_surface().copy(), str(shot))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r", mod=0, scancode=0))
+
+    threading.Timer(1.0, look_then_enter).start()
+    return real_hold(run, hold_s, stopped)
+
+
+app.hold_last_screen = hold
+from avatar.cli import exit_process, main  # noqa: E402
+
+exit_process(main(cli_args))
+'''
+
+
+@pytest.mark.slow
+def test_a_whole_run_in_a_window_has_its_files_complete_when_the_thank_you_screen_appears(clip, tmp_path):
+    protocol = tmp_path / "short.toml"
+    protocol.write_text(SHORT)
+    script = tmp_path / "at_end.py"
+    script.write_text(END_SCREEN_SCRIPT)
+    log_dir, shot = tmp_path / "data", tmp_path / "thanks.png"
+    result = subprocess.run(
+        [sys.executable, str(script), str(log_dir), str(shot), "--mode", "study", "--participant", "P03",
+         "--protocol", str(protocol), "--source", str(clip), "--log-dir", str(log_dir)],
+        cwd=ROOT, env={**os.environ, "SDL_VIDEODRIVER": "dummy"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads((log_dir / "at_end_screen.json").read_text())
+    assert seen["hold_s"] == float("inf")
+    assert seen["last_events"] == ["thanks_start", "session_end"] and seen["status"] == "finished" and seen["end"]
+    assert seen["frames_whole"] and seen["last_phase"] == "done"
+    session = only_session(log_dir)
+    assert len(read_frames(session)) == seen["rows"]  # nothing was written after the screen came up
+    assert _events(session)[-1]["type"] == "session_end"
+    assert "the last screen stayed" in result.stderr and (session / "report.html").exists()
+    import pygame
+
+    picture = pygame.image.load(str(shot))
+    w, h = picture.get_size()
+    assert picture.get_at((5, 5))[:3] == (16, 20, 32)  # the calm message screen, not the avatar
+    title_row = [picture.get_at((x, int(h * 0.25)))[:3] for x in range(w)]
+    assert (255, 210, 90) in title_row  # the yellow title: "Thank you!"
