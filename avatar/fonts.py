@@ -98,8 +98,8 @@ class FaceChain:
         self._families_added = True
         if not pygame.font.get_init():
             pygame.font.init()
-        for family in FALLBACK_FAMILIES:
-            self._add(pygame.font.match_font(family))
+        for family in FALLBACK_FAMILIES:  # bold where the system has it, to sit beside DejaVu Sans Bold
+            self._add(pygame.font.match_font(family, bold=True))
 
     def _ask_system(self, char: str) -> bool:
         """fontconfig's best face for one character, for scripts the list above does not name; True if new."""
