@@ -94,6 +94,20 @@ def size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def ui_scale(text: str) -> float:
+    """`--ui-scale X`: how much larger (or smaller) than the screens' own design their text is drawn."""
+    from avatar.ui_scale import UI_SCALE_RANGE
+
+    low, high = UI_SCALE_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ui-scale {text!r} is not a number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"--ui-scale {text} is out of range: give a value from {low:g} to {high:g}")
+    return value
+
+
 def seed(text: str) -> int:
     """`--seed N`: a whole number."""
     try:
