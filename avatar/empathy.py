@@ -1,7 +1,7 @@
 """The empathy model: Expression -> Echo, how strongly and how soon the avatar answers a face.
 
 The fourth stage, and a pure module: no pygame, cv2 or mediapipe, so it can be tested and plotted
-on its own. Figures come from ../shared/SCIENCE.md; docs/empathy.md gives the equations and sources.
+on its own. Figures come from the facial-mimicry papers docs/empathy.md lists (References), with the equations.
 
 One `EmpathyModel` per session owns everything that persists across frames (familiarity, the delay
 line, the per-event lapse draws, what it learned of this visitor, the sham timeline). It runs on the
@@ -79,7 +79,7 @@ class EmpathySettings:
     wince_full: float = setting(0.6, above=0)
     wince_softening: float = setting(0.5, low=0, high=1)  # a wince is answered with concern, the wince itself softened (Sun et al. 2015)
 
-    # --- distress: pain or sadness is answered with concern, never with a smile (SCIENCE.md) ------
+    # --- distress: pain or sadness is answered with concern, never with a smile (Sun et al. 2015) ------
     distress_no_smile_from: float = setting(0.15, low=0, high=1, less_than="distress_no_smile_at")  # distress above this starts to take the smile out of the echo ...
     distress_no_smile_at: float = setting(0.35, low=0, high=1)  # ... and from here no smile is echoed at all, whatever the smile channel says
     distress_smile_release_s: float = setting(0.3, above=0)  # a smile already shown leaves this fast once distress appears
@@ -91,8 +91,8 @@ class EmpathySettings:
     delay_min_s: float = setting(0.35, low=0)  # onset delay for a friend at no load
     delay_unfamiliar_s: float = setting(0.35, low=0)  # added for a complete stranger
     delay_load_s: float = setting(0.3, low=0)  # added at full load: 0.4 s (friend, calm) .. ~0.95 s (stranger, loaded)
-    attack_s: float = setting(0.25, above=0)  # SCIENCE.md: attack 0.2-0.3 s
-    release_s: float = setting(0.8, above=0)  # SCIENCE.md: release 0.6-1.0 s: the echo outlasts the expression
+    attack_s: float = setting(0.25, above=0)  # attack 0.2-0.3 s (Dimberg & Thunberg 1998)
+    release_s: float = setting(0.8, above=0)  # release 0.6-1.0 s: the echo outlasts the expression (Dimberg & Thunberg 1998)
     absent_fade_s: float = setting(0.6, above=0)  # release time when the face is gone
     delayed_smoothing_s: float = setting(0.12, above=0)  # the short smoothing of the `delayed` echo (its lag is compensated)
 
@@ -155,7 +155,7 @@ def gain_for(familiarity: float, load: float, floor: float = GAIN_FLOOR, familia
 
 
 def onset_delay_for(familiarity: float, load: float, settings: EmpathySettings | None = None) -> float:
-    """About 0.4 s for a familiar, calm partner, towards 1 s for a stranger under load (SCIENCE.md)."""
+    """About 0.4 s for a familiar, calm partner, towards 1 s for a stranger under load (Dimberg & Thunberg 1998; Cannon, Hayes & Tipper 2009)."""
     s = settings or _DEFAULTS
     return s.delay_min_s + s.delay_unfamiliar_s * (1.0 - familiarity) + s.delay_load_s * min(1.0, max(0.0, load))
 
@@ -629,8 +629,8 @@ class EmpathyModel:
         present = bool(expression.present)
         # A face lost for a moment carries its last reading, fading (expression.py's dropout hold).
         distress = _clip01(max(float(expression.distress), float(expression.wince), float(expression.sad)))
-        # Distress takes the smile out of the answer, here and in the delay line (SCIENCE.md: the sign
-        # of the answer to pain or sadness never flips to a smile).
+        # Distress takes the smile out of the answer, here and in the delay line (Bourgeois & Hess 2008;
+        # Sun et al. 2015: the sign of the answer to pain or sadness never flips to a smile).
         self._distress_held = max(distress, self._distress_held * math.exp(-dt / s.distress_memory_s))
         smile_allowed = 1.0 - _clip01(
             (self._distress_held - s.distress_no_smile_from) / (s.distress_no_smile_at - s.distress_no_smile_from))

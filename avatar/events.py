@@ -289,7 +289,7 @@ class ChatAnswered(Event):
     text: str | None = None
 
 
-# --- markers from a lab over LSL (issue 17) -------------------------------------------------------
+# --- markers from a lab over LSL (docs/lsl.md) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ class MarkersDropped(Event):
     reason: str
 
 
-# --- study questionnaires (issue 21) -----------------------------------------------------------------
+# --- study questionnaires (docs/study.md) -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)

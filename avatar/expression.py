@@ -232,7 +232,7 @@ def smile_curve(lip_pull: float) -> float:
     return _clip01(1.0 - math.exp(-x / 0.22))
 
 
-# --- What tells a smile from a cry (SCIENCE.md, "Distress, crying and laughter") ----------------
+# --- What tells a smile from a cry (docs/channels.md, Sadness, crying and distress) ----------------
 #
 # MediaPipe's mouthSmile rises for any sideways pull of the lips, the square mouth of crying
 # included, so the smile is the lip-corner pull *unless* the rest of the face says otherwise.
@@ -324,7 +324,7 @@ def wince_score(a: np.ndarray, smile: float | None = None) -> float:
     PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43. A broad smile raises eyeSquint (AU7)
     and mouthUpperUp (AU10) too, so the lid and eye-closing terms count only as far as the brows
     are lowered (AU4 is what a smile lacks), and the whole score is discounted by (1 - smile)^2
-    (SCIENCE.md, "the trap"). The nose/lip term is ungated so a disgust face without brow
+    ("the smile trap", docs/channels.md). The nose/lip term is ungated so a disgust face without brow
     lowering still reads a little.
     """
     if smile is None:
@@ -538,7 +538,7 @@ SUSPICION_CLEAR = 0.05  # below this a reading is trusted again
 
 @dataclass(frozen=True)
 class SpeechSettings:
-    """Talking moves the jaw at syllable rate (4-6 Hz); an expression lasts 0.5-4 s (SCIENCE.md)."""
+    """Talking moves the jaw at syllable rate (4-6 Hz); an expression lasts 0.5-4 s."""
 
     window_s: float = 1.0  # the jaw's last second is searched for swings ...
     swing: float = 0.04  # ... of at least this much jawOpen between a high and a low

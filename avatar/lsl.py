@@ -83,7 +83,7 @@ def default_source_id(mode: str = "mirror") -> str:
     A recorder (LabRecorder) that loses a stream takes it back when a stream of the same name and
     source id appears, so a run restarted during a recording is recorded on. The mode is part of it
     because the modes have different channels, and a stream taken back must keep its channels. The
-    process id is not: it changes with every run (it was, before issue 18).
+    process id is not: it changes with every run (it was, in older versions).
     """
     return f"mirror-avatar-{socket.gethostname()}-{mode}"
 
@@ -276,7 +276,7 @@ class LslStreams:
         self.close()
 
 
-# --- meeting the lab's recorder (issue 18): --wait-for-recorder and --labrecorder -----------------------
+# --- meeting the lab's recorder: --wait-for-recorder and --labrecorder -----------------------
 
 RECORDER_WAIT_S = 60.0  # --wait-for-recorder without S, and --labrecorder: time to set LabRecorder up by hand
 RECORDER_POLL_S = 0.05  # how often the outlets are asked for a consumer while the session waits

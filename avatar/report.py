@@ -177,7 +177,7 @@ USED_COLUMNS = ("t", "faces", "smile", "echo_smile")
 UNCOUNTED = frozenset({"block_start", "block_end", "setting", "new_person", "questionnaire_start", "item_onset",
                        "item_answer", "questionnaire_end", "questionnaire_skipped"})
 TIMELINE_BINS = 4000  # event marks are kept per bin of session time; the timeline is 1,100 pixels wide
-# A longer line of events.jsonl (a 1 MB marker logged before issue 17) is read in pieces of this
+# A longer line of events.jsonl (a 1 MB marker logged by an older version) is read in pieces of this
 # many characters; only its head (type and t, which the logger writes first) is parsed.
 MAX_EVENT_LINE = 64 * 1024
 _EVENT_HEAD = re.compile(r'\{\s*"type"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"t"\s*:\s*(null|-?[0-9][0-9.eE+-]*)')

@@ -24,7 +24,7 @@ DEFAULT_ATTRACT_TEXT = ""  # none given: the `exhibit.attract` string, in the ru
 
 @dataclass(frozen=True)
 class ExhibitSettings:
-    attract_after_start_s: float = 1.0  # no face at start-up: invite at once (issue 7: within 2 s)
+    attract_after_start_s: float = 1.0  # no face at start-up: invite at once (a visitor is invited within 2 s)
     attract_after_s: float = 4.0  # after a visitor has gone: a short pause, then invite again
     visitor_gap_s: float = 3.0  # a face gone this long ends the visit; a glance away does not
     greet_s: float = 1.8  # the greeting: an eyebrow flash, a look and a smile
