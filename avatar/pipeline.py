@@ -18,6 +18,7 @@ from avatar.events import Event, FaceFound, FaceLost
 from avatar.expression import ExpressionReader
 from avatar.face import FaceReader, FaceReaderOptions, ModelFile, ModelImage, RunningMode, aligned_empty
 from avatar.face_data import FaceReading
+from avatar.model_input import ModelInputs
 from avatar.outcome import Frame, FrameOutcome
 from avatar.rig import HeadFollower, IdleLife, controls_from_echo
 
@@ -42,6 +43,7 @@ class Pipeline:
         self.expression_reader = ExpressionReader(calibrate_s=settings.calibrate_s)
         self.empathy = EmpathyModel(dataclasses.replace(settings.empathy, seed=settings.seed))
         self.commands = ModelCommands(self.empathy.settings)
+        self.model_inputs = ModelInputs()  # the model sees what frames.csv records (a replay gives the same echo)
         self.idle = IdleLife(settings.seed)
         self.head = HeadFollower()
         self.extra_load = 0.0  # what answering a chat adds to the model's load (one float: safe across threads)
@@ -73,7 +75,8 @@ class Pipeline:
         t_s = frame.t_s
         self.commands.apply_to(self.empathy)
         expression = self.expression_reader.read(reading, t_s)
-        echo = self.empathy.step(t_s, expression, faces=reading.faces, extra_load=self.extra_load)
+        given = self.model_inputs.take(t_s, expression, reading.faces)
+        echo = self.empathy.step(given.t_s, given.expression, faces=given.faces, extra_load=self.extra_load)
         for event in self.empathy.pop_events():
             self._emit(t_s, event)
         if reading.present != self._face_present:
