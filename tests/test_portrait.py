@@ -161,12 +161,10 @@ def _eye_patch(renderer, controls) -> np.ndarray:
     p = renderer._placement(SIZE)
     lm = renderer.model.face.landmarks
     patches = []
-    for corners in ((33, 133), (263, 362)):
-        pts = np.array([((lm[i, 0] - p.bx) / p.a, (lm[i, 1] - p.by) / p.a) for i in (*corners, 159, 145, 386, 374)])
+    for corners, lids in (((33, 133), [159, 145]), ((263, 362), [386, 374])):
         xs = sorted(((lm[corners[0], 0] - p.bx) / p.a, (lm[corners[1], 0] - p.bx) / p.a))
-        y = (lm[[159, 145] if corners[0] == 33 else [386, 374], 1].mean() - p.by) / p.a
+        y = (lm[lids, 1].mean() - p.by) / p.a
         h = max(4, int(0.25 * (xs[1] - xs[0])))
-        del pts
         patches.append(frame[int(y) - h : int(y) + h, int(xs[0]) + 4 : int(xs[1]) - 4])
     return np.concatenate([patch.reshape(-1, 3) for patch in patches])
 
