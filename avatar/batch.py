@@ -120,6 +120,16 @@ def skipped_result(folder: Path, video: Path, name: str) -> VideoResult:
     return VideoResult(str(video), name, "skipped", frames, face_share, stats, seconds)
 
 
+def _workers_network(cluster: ClusterOptions) -> dict:
+    """session.json's `network` for a video run in a worker: a local cluster's workers share this process's."""
+    from avatar import isolation
+
+    state = isolation.current().to_json()
+    if state["isolated"] and cluster.scheduler is None:
+        state["how"] += " (its own loopback on, for the local Dask cluster)"
+    return state
+
+
 FAILED_DIR = ".failed"  # DIR/.failed/<name>.json: why an input failed, and which input it was
 
 
@@ -172,8 +182,11 @@ def dask_client(options: ClusterOptions, say=print) -> Iterator[Any]:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise AvatarError(f"--scheduler {options.scheduler}: cannot reach the Dask scheduler ({first_line(exc)})") from None
             with client:
-                say(f"dask: the scheduler at {options.scheduler}, {len(client.scheduler_info().get('workers', {}))} workers"
-                    + (f"; dashboard {client.dashboard_link}" if client.dashboard_link else ""))
+                info = client.scheduler_info()
+                workers = len(info.get("workers", {}))
+                served = "dashboard" in info.get("services", {})
+                say(f"dask: the scheduler at {options.scheduler}, {workers} worker{'s' if workers != 1 else ''}"
+                    + (f"; dashboard {client.dashboard_link}" if served else "; no dashboard"))
                 yield client
             return
         from avatar import isolation
@@ -282,7 +295,7 @@ def run_batch(inputs: Sequence[str], out: Path, settings, cluster: ClusterOption
             elif not retry_failed and (earlier := _earlier_failure(out, names[video], current)) is not None:
                 results[video] = VideoResult(str(video), names[video], "failed", error=earlier)
             else:
-                jobs.append(VideoJob(current, names[video], str(out), settings, batch_id))
+                jobs.append(VideoJob(current, names[video], str(out), settings, batch_id, _workers_network(cluster)))
         cancelled = False
         if jobs:
             cancelled = _run_jobs(jobs, cluster, results, out, batch_id)
@@ -309,11 +322,15 @@ def _run_jobs(jobs: list[VideoJob], cluster: ClusterOptions, results: dict[Path,
                 by_key[future.key] = job
                 futures.append(future)
             try:
-                for future in as_completed(futures):
-                    job = by_key[future.key]
-                    result = _result_of(future, job)
-                    results[Path(job.input.path)] = result
-                    progress.advance(result, job)
+                finished = as_completed(futures)
+                while not finished.is_empty():
+                    for future in finished.next_batch(block=False):
+                        job = by_key[future.key]
+                        result = _result_of(future, job)
+                        results[Path(job.input.path)] = result
+                        progress.advance(result, job)
+                    progress.poll(out, batch_id)
+                    time.sleep(PROGRESS_POLL_S)
             except KeyboardInterrupt:
                 client.cancel(futures, force=True)
                 return True
@@ -340,8 +357,12 @@ def _result_of(future, job: VideoJob) -> VideoResult:
     return VideoResult(job.input.path, job.name, "failed", error=error)
 
 
+PROGRESS_POLL_S = 0.25
+
+
 class _Progress:
-    """Frames done of all the videos' frames, with frames per second and the time left (tqdm, on stderr)."""
+    """Frames done of all the videos' frames, with frames per second and the time left (tqdm, on stderr).
+    The frames of the videos under way are counted from their growing frames.csv, as they are written."""
 
     def __init__(self, jobs: Sequence[VideoJob], frame_counts: dict[str, int]):
         from tqdm import tqdm
@@ -349,6 +370,7 @@ class _Progress:
         self.videos = len(jobs)
         self.done = 0
         self.expected = frame_counts
+        self.running = {job.name: _RowCounter() for job in jobs}
         self.bar = tqdm(total=sum(frame_counts.values()) or None, unit="frame", file=sys.stderr, dynamic_ncols=True,
                         disable=not sys.stderr.isatty(), desc=f"videos 0/{self.videos}")
 
@@ -358,15 +380,51 @@ class _Progress:
         else:
             self.bar.write(text, file=sys.stderr)
 
+    def poll(self, out: Path, batch_id: str) -> None:
+        if self.bar.disable:
+            return
+        for name, counter in self.running.items():
+            self.bar.update(counter.new_rows(partial_folder(out, batch_id, name)))
+
     def advance(self, result: VideoResult, job: VideoJob) -> None:
         self.done += 1
+        counter = self.running.pop(job.name, _RowCounter())
         self.bar.set_description(f"videos {self.done}/{self.videos}")
-        self.bar.update(max(result.frames, self.expected.get(job.name, 0)))
+        self.bar.update(max(0, max(result.frames, self.expected.get(job.name, 0)) - counter.credited))
         if result.status == "failed":
             self.write(f"failed: {show_path(result.input)}: {result.error}")
 
     def close(self) -> None:
         self.bar.close()
+
+
+class _RowCounter:
+    """Rows of one video's frames.csv while it is written, read on from where the last look ended."""
+
+    def __init__(self) -> None:
+        self.file: Path | None = None
+        self.offset = 0
+        self.rows = 0
+        self.credited = 0  # rows already counted on the bar (a retried video starts a new file)
+
+    def new_rows(self, folder: Path) -> int:
+        files = list(folder.glob("*/frames.csv"))
+        if not files:
+            return 0
+        if files[0] != self.file:
+            self.file, self.offset, self.rows = files[0], 0, -1  # its header is no frame
+        try:
+            with open(self.file, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except OSError:
+            return 0
+        complete = data[: data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        self.rows += complete.count(b"\n")
+        new = max(0, self.rows - self.credited)
+        self.credited += new
+        return new
 
 
 def _progress(jobs: Sequence[VideoJob]) -> _Progress:

@@ -66,6 +66,7 @@ class VideoJob:
     out: str
     settings: Any  # app.RunSettings without a source or log_dir (each job sets its own)
     batch_id: str
+    network: dict = field(default_factory=dict)  # session.json's `network`: how the batch's processes were isolated
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ def _record_batch(session: Path, info: dict, job: VideoJob, source: InputFile, s
     from avatar.logs import write_atomically
 
     info["settings"]["log_dir"] = job.out
+    if job.network:  # the worker never ran isolation itself: the batch did, and says how
+        info["network"] = job.network
     info["batch"] = {
         "id": job.batch_id,
         "input": source.to_json(),

@@ -91,6 +91,8 @@ def test_a_batch_writes_a_session_per_good_video_and_a_summary_row_per_input(fir
     info = json.loads((out / "single_face" / "session.json").read_text())
     assert info["status"] == "finished" and info["settings"]["empathy"]["familiarity"] == 0.7 and info["seed"] == 3
     assert info["settings"]["log_dir"] == str(out)
+    if info["network"]["isolated"]:  # the workers share the batch's namespace, its own loopback switched on
+        assert "loopback on" in info["network"]["how"]
     source = info["batch"]["input"]
     clip = inputs / "good" / "single_face.mp4"
     assert (source["path"], source["size"], source["mtime_ns"]) == (str(clip), clip.stat().st_size, clip.stat().st_mtime_ns)
@@ -177,3 +179,11 @@ def test_ctrl_c_cancels_and_leaves_only_complete_results(inputs, tmp_path):
         assert json.loads((folder / "session.json").read_text())["status"] == "finished"
     statuses = [row["status"] for row in csv.DictReader((tmp_path / "out" / "summary.csv").open())]
     assert len(statuses) == 4 and "cancelled" in statuses
+
+
+def test_a_lab_cluster_and_the_dashboard_need_the_network():
+    from avatar.isolation import needs_network
+
+    assert needs_network(["batch", "v.mp4", "--out", "o", "--scheduler", "host:8786"]) == "--scheduler"
+    assert needs_network(["batch", "v.mp4", "--out", "o", "--dashboard=:8787"]) == "--dashboard"
+    assert needs_network(["batch", "v.mp4", "--out", "o", "--workers", "2"]) is None  # the local cluster stays isolated
