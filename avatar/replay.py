@@ -110,7 +110,13 @@ def find_sessions(paths: Sequence[Path]) -> list[Path]:
 
 
 def _is_session(folder: Path) -> bool:
-    return (folder / "frames.csv").is_file() and (folder / "session.json").is_file()
+    """A recorded session: frames.csv and session.json, and not a replay's own output."""
+    if not ((folder / "frames.csv").is_file() and (folder / "session.json").is_file()):
+        return False
+    try:
+        return "replay_of" not in json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # a session whose record cannot be read: its replay says why
 
 
 def session_settings(info: dict[str, Any]) -> EmpathySettings:

@@ -95,6 +95,8 @@ def test_the_command_sweeps_every_combination_on_a_local_cluster(live_sessions, 
     static = [r for r in summary if r["condition"] == "static"]
     assert all(float(r["peak_echo_smile"]) == 0 for r in static)
     assert all((tmp_path / r["output"] / "frames.csv").is_file() for r in summary)
+    with pytest.raises(CliError, match="no session folders"):  # a replay's outputs are not taken for sessions
+        find_sessions([tmp_path])
 
 
 def test_settings_lists_are_checked_as_the_live_flags_are():
