@@ -72,8 +72,8 @@ def _cluster(args: argparse.Namespace):
 
 def add_batch(subparsers, flags: RunFlags) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("batch", prog=f"{PROG} batch",
-                                   description="Run recorded videos as a live headless run would, in parallel on Dask: "
-                                               "a session folder per video under --out, and summary.csv.")
+                                   description="Run recorded videos as a headless run would, in parallel on Dask. "
+                                               "A session folder per video under --out, and summary.csv.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="videos, folders (searched for videos) and glob patterns")
     parser.add_argument("--out", type=Path, required=True, help="the folder for the results (a folder per video, summary.csv)")
     parser.add_argument("--retry-failed", action="store_true",
@@ -98,8 +98,8 @@ def _batch(args: argparse.Namespace, flags: RunFlags, dests: list[str]) -> int:
 
 def add_replay(subparsers, flags: RunFlags) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("replay", prog=f"{PROG} replay",
-                                   description="Run the empathy model again over recorded sessions' logged channels, "
-                                               "for every combination of the settings given: a frames.csv each, and summary.csv.")
+                                   description="Run the empathy model again over recorded sessions, with other settings. "
+                                               "For every combination of the lists given: a frames.csv each, and summary.csv.")
     parser.add_argument("sessions", nargs="+", type=Path, metavar="SESSION_DIR",
                         help="session folders (with frames.csv and session.json), or folders holding them")
     parser.add_argument("--out", type=Path, required=True, help="the folder for the results")
