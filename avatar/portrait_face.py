@@ -8,6 +8,8 @@ window opens. `blend_faces` mixes two faces (for a visitor's face blended into t
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from avatar.errors import AvatarError, ConfigError, first_line
 from avatar.portrait_warp import FACE_OVAL, LANDMARK_COUNT, FaceFrame, FaceWarper
 
 BUNDLED_PORTRAIT = Path(__file__).resolve().parent.parent / "assets" / "media" / "astronaut_neutral.png"
+# The original smiling photo's inner-lip landmarks (tools/make_portrait.py): her real teeth for the open mouth.
+BUNDLED_MOUTH = BUNDLED_PORTRAIT.with_suffix(".mouth.json")
 
 # Below this many pixels between the eye centres the lids and lips are a few pixels each: a blink
 # or a smile would move blur. The bundled astronaut has 41 px.
@@ -31,6 +35,18 @@ EDGE_MARGIN_PX = 2.0  # landmarks closer than this to the photo's edge: the face
 
 
 @dataclass(frozen=True, eq=False)
+class MouthTexture:
+    """A photo of the face's own open mouth (teeth and the dark inside) and its inner-lip contour there.
+
+    `lips` runs round the mouth in avatar.portrait.MOUTH_GAP's order (corner, upper lip, other corner,
+    lower lip), in pixels of `image`, at the scale of the PortraitFace it belongs to.
+    """
+
+    image: np.ndarray  # (h, w, 3) uint8 RGB
+    lips: np.ndarray  # (n, 2) float32
+
+
+@dataclass(frozen=True, eq=False)
 class PortraitFace:
     """A portrait: an RGB crop around one face and that face's 478 landmarks in crop pixels.
 
@@ -40,6 +56,7 @@ class PortraitFace:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     landmarks: np.ndarray  # (478, 3) float32
     source: str = ""  # where it came from, for messages: a path, "bundled", "camera"
+    mouth: MouthTexture | None = None  # the same person's open mouth, photographed; None: the inside is painted
 
     def __post_init__(self):
         if self.image.ndim != 3 or self.image.shape[2] != 3 or self.image.dtype != np.uint8:
@@ -58,23 +75,58 @@ def frame_face(rgb: np.ndarray, landmarks: np.ndarray, source: str = "") -> Port
     `landmarks` are (478, 3) in the pixels of `rgb`. Wide enough that the warp's fixed ring around the
     face lies inside the crop, with the shoulders below for the face to sit on.
     """
-    height, width = rgb.shape[:2]
-    oval = landmarks[list(FACE_OVAL), :2]
+    left, top, right, bottom, k = _framing(rgb.shape, landmarks)
+    crop = _crop(rgb, left, top, right, bottom, k)
+    points = np.column_stack([_to_crop(np.asarray(landmarks, dtype=np.float64)[:, :2], left, top, k),
+                              np.asarray(landmarks, dtype=np.float64)[:, 2] * k])
+    return PortraitFace(crop, points.astype(np.float32), source)
+
+
+def _framing(shape: tuple[int, ...], landmarks: np.ndarray) -> tuple[int, int, int, int, float]:
+    """frame_face's crop (left, top, right, bottom) in the photo and its scale k (1: none)."""
+    height, width = shape[:2]
+    oval = np.asarray(landmarks)[list(FACE_OVAL), :2]
     (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
     ow, oh = x1 - x0, y1 - y0
     cx = (x0 + x1) / 2
     left, right = int(max(0, np.floor(cx - 2.3 * ow))), int(min(width, np.ceil(cx + 2.3 * ow)))
     top, bottom = int(max(0, np.floor(y0 - 0.8 * oh))), int(min(height, np.ceil(y1 + 1.1 * oh)))
+    iod = FaceFrame.from_landmarks(np.asarray(landmarks, dtype=np.float64)).iod
+    return left, top, right, bottom, min(1.0, MAX_EYE_DISTANCE_PX / iod)
+
+
+def _crop(rgb: np.ndarray, left: int, top: int, right: int, bottom: int, k: float) -> np.ndarray:
     crop = rgb[top:bottom, left:right]
-    points = np.asarray(landmarks, dtype=np.float64) - (left, top, 0.0)
-    iod = FaceFrame.from_landmarks(points).iod
-    if iod > MAX_EYE_DISTANCE_PX:
-        k = MAX_EYE_DISTANCE_PX / iod
+    if k < 1.0:
         size = (max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        # Pixel centres: x_new + 0.5 = (x_old + 0.5) * k.
-        points = np.column_stack([(points[:, :2] + 0.5) * k - 0.5, points[:, 2] * k])
-    return PortraitFace(np.ascontiguousarray(crop), points.astype(np.float32), source)
+    return np.ascontiguousarray(crop)
+
+
+def _to_crop(xy: np.ndarray, left: int, top: int, k: float) -> np.ndarray:
+    # Pixel centres: x_new + 0.5 = (x_old + 0.5) * k.
+    return (xy - (left, top) + 0.5) * k - 0.5
+
+
+def bundled_mouth(photo_landmarks: np.ndarray, shape: tuple[int, ...]) -> MouthTexture | None:
+    """The bundled portrait's own open mouth: the original smiling photo (her real teeth) around the inner-lip
+    contour tools/make_portrait.py recorded, framed as frame_face frames the neutral photo. None if missing."""
+    try:
+        record = json.loads(BUNDLED_MOUTH.read_text())
+        original = cv2.cvtColor(cv2.imread(str(BUNDLED_MOUTH.parent / record["image"])), cv2.COLOR_BGR2RGB)
+        lips = np.asarray(record["inner_lips"], dtype=np.float64)
+    except (OSError, ValueError, KeyError, cv2.error):
+        return None
+    if original.shape[:2] != tuple(shape[:2]) or lips.ndim != 2 or lips.shape[1] != 2:
+        return None
+    left, top, right, bottom, k = _framing(shape, photo_landmarks)
+    image = _crop(original, left, top, right, bottom, k)
+    lips = _to_crop(lips, left, top, k)
+    # A margin round the lips: room for the feathered edge and a mouth opened wider than hers.
+    margin = 0.25 * (lips[:, 0].max() - lips[:, 0].min())
+    x0, y0 = np.maximum(0, np.floor(lips.min(axis=0) - margin)).astype(int)
+    x1, y1 = np.ceil(lips.max(axis=0) + margin).astype(int) + 1
+    return MouthTexture(np.ascontiguousarray(image[y0:y1, x0:x1]), (lips - (x0, y0)).astype(np.float32))
 
 
 def read_portrait_face(path: str | Path, model_file=None, source: str | None = None) -> PortraitFace:
@@ -109,7 +161,10 @@ def read_portrait_face(path: str | Path, model_file=None, source: str | None = N
     problem = portrait_problem(landmarks, width, height)
     if problem:
         raise ConfigError(f"--avatar portrait:{shown}: {problem}")
-    return frame_face(rgb, landmarks, source or str(path))
+    face = frame_face(rgb, landmarks, source or str(path))
+    if path.resolve() == BUNDLED_PORTRAIT:
+        face = dataclasses.replace(face, mouth=bundled_mouth(landmarks, rgb.shape))
+    return face
 
 
 def portrait_problem(landmarks: np.ndarray, width: int, height: int) -> str | None:
