@@ -21,7 +21,7 @@ import numpy as np
 
 from avatar._pygame import pygame
 from avatar.errors import ConfigError
-from avatar.portrait_face import BUNDLED_PORTRAIT, PortraitFace, read_portrait_face
+from avatar.portrait_face import BUNDLED_PORTRAIT, MouthTexture, PortraitFace, read_portrait_face
 from avatar.portrait_warp import (
     BROW_LOWER_L,
     BROW_LOWER_R,
@@ -62,8 +62,10 @@ SPEC = "portrait"
 RING_SCALE = 1.55  # the fixed ring around the face outline: room for the jaw and a head turn to move into
 SMOOTH_PX = 1.2  # blur on each field (not the image): hides the creases along mesh edges
 # The photo turns, nods and tilts less than a cartoon: a photo has no far side to show.
-HEAD_SHARE = 0.4  # of the rig's angle
-YAW_DEG, PITCH_DEG, ROLL_DEG = 8.0, 6.0, 8.0  # each basis' angle: the most the photo turns
+HEAD_SHARE = 0.6  # of the rig's angle
+YAW_DEG, PITCH_DEG, ROLL_DEG = 15.0, 9.0, 12.0  # each basis' angle: the most the photo turns
+HEAD_BASES = ("yaw", "pitch", "roll", "breath")  # the bases composed over the expression's, not summed with them
+HEAD_AXIS_IOD = 0.9  # how far behind the face's rim the head turns about, face units (the neck, roughly)
 BREATH_FACE_UNITS = 0.035
 LID_LAYER_FROM, LID_LAYER_FULL = 0.4, 0.8  # the painted lid fades in over this range of the lids' weight
 
@@ -76,8 +78,9 @@ LOWER_GAP = LOWER_INNER_R + LOWER_INNER_L[-2::-1]
 EYE_LID_R = (33, *LID_FOLD_UPPER_R, 133, *EYE_UPPER_R[::-1])
 EYE_LID_L = (263, *LID_FOLD_UPPER_L, 362, *EYE_UPPER_L[::-1])
 TRACKED = MOUTH_GAP + EYE_LID_R + EYE_LID_L  # landmarks whose warped places the painted layers follow
-MOUTH_DARK = np.array((52, 22, 26), dtype=np.float32)
-TEETH = np.array((243, 238, 226), dtype=np.float32)
+MOUTH_DARK = np.array((66, 30, 28), dtype=np.float32)  # a warm dark red-brown: the inside of a mouth in daylight
+TEETH = np.array((236, 226, 206), dtype=np.float32)  # warm off-white enamel
+TONGUE = np.array((150, 66, 66), dtype=np.float32)
 LASHES = np.array((34, 24, 22), dtype=np.float32)
 
 _EYES = _both(EYE_CORNERS_R, EYE_CORNERS_L, 0.0, 0.0)
@@ -113,11 +116,12 @@ BASIS_MOVES: dict[str, list] = {
     "jaw": [*_lips(0.0, 0.0, 0.0, 0.0, (0.02, 0.14, 0.2, 0.23, 0.24, 0.24), (0.02, 0.13, 0.19, 0.21, 0.22, 0.22)),
             (CHIN, 0.0, 0.26), *_NOSE_STILL, *_EYES,
             (FACE_OVAL[10:27], 0.0, (0.0, 0.1, 0.22, 0.26, 0.22, 0.1, 0.0))],
-    # AU24: the lips pressed thin toward their line, the corners a little in.
-    "lip_press": [*_lips(0.03, 0.035, 0.03, 0.0, -0.035, 0.0), *_NOSE_STILL, (CHIN, 0.0, 0.0)],
-    # AU1 / AU4 at the inner ends, AU2 at the outer; the lid fold follows the brow a little.
-    "brow_inner_up": [*_both(BROW_UPPER_R, BROW_UPPER_L, 0.0, (-0.03, -0.06, -0.10, -0.14, -0.16)),
-                      *_both(BROW_LOWER_R, BROW_LOWER_L, 0.0, (-0.03, -0.06, -0.10, -0.14, -0.16)),
+    # AU24: the lips pressed thin toward their line, the corners a little in and down (a worried mouth).
+    "lip_press": [*_lips(0.03, (0.05, 0.035), 0.03, (0.04, 0.0), (0.0, -0.035), (0.04, 0.0)), *_NOSE_STILL, (CHIN, 0.0, 0.0)],
+    # AU1 (with AU4's pull together: the worried brow) / AU4 at the inner ends, AU2 at the outer; the lid
+    # fold follows the brow a little.
+    "brow_inner_up": [*_both(BROW_UPPER_R, BROW_UPPER_L, (0.0, 0.05), (-0.03, -0.07, -0.12, -0.17, -0.2)),
+                      *_both(BROW_LOWER_R, BROW_LOWER_L, (0.0, 0.05), (-0.03, -0.07, -0.12, -0.17, -0.2)),
                       *_both(LID_FOLD_UPPER_R, LID_FOLD_UPPER_L, 0.0, (0.0, -0.01, -0.02, -0.03, -0.03, -0.02, 0.0)),
                       *_both(EYE_UPPER_R, EYE_UPPER_L, 0.0, 0.0), *_EYES, *_NOSE_STILL],
     "brow_inner_down": [*_both(BROW_UPPER_R, BROW_UPPER_L, (0.0, 0.04), (0.01, 0.03, 0.05, 0.07, 0.08)),
@@ -179,9 +183,13 @@ def _rigid_moves(face: PortraitFace, kind: str, sign: float) -> np.ndarray:
     # Yaw and pitch: features move by their depth in front of the face's rim (MediaPipe z: nearer is smaller).
     rim = lm[list(FACE_OVAL), 2].mean()
     depth = np.clip(rim - lm[:, 2], 0.0, None)
+    # About an axis behind the face, so the whole face swings (not only the nose), and it narrows a little.
+    axis = depth + HEAD_AXIS_IOD * f.iod
     if kind == "yaw":
-        return np.outer(depth * math.sin(math.radians(sign * YAW_DEG)), f.x_axis)
-    return np.outer(-depth * math.sin(math.radians(sign * PITCH_DEG)), f.y_axis)
+        a = math.radians(sign * YAW_DEG)
+        across = (lm[:, :2] - lm[list(FACE_OVAL), :2].mean(axis=0)) @ f.x_axis
+        return np.outer(axis * math.sin(a) - across * (1.0 - math.cos(a)), f.x_axis)
+    return np.outer(-axis * math.sin(math.radians(sign * PITCH_DEG)), f.y_axis)
 
 
 class PortraitModel:
@@ -194,6 +202,9 @@ class PortraitModel:
         self.tracked = lips  # (len(TRACKED), 2) the tracked landmarks at rest
         self.lips = lips[: len(MOUTH_GAP)]  # the inner lips at rest
         self.lid_skin = _lid_skin(face)  # (2, 3) RGB of each eye's lid skin, for the closed lid
+        self.interior = _interior(face.mouth)  # the face's own photographed mouth inside, or None (painted)
+        self._head: np.ndarray | None = None  # the head's summed field, then composed over the expression's
+        self._grid: np.ndarray | None = None
         self.iod = face.frame.iod
 
     @classmethod
@@ -268,8 +279,10 @@ class PortraitModel:
         def clip(v: float) -> float:
             return 0.0 if v != v else min(1.0, max(0.0, v))
 
+        corners = (c.mouth_corner_left + c.mouth_corner_right) / 2
         signed = {
-            "corners": (c.mouth_corner_left + c.mouth_corner_right) / 2,
+            # Eased out: a small smile must read as one at a glance, a broad one stays the basis at full.
+            "corners": corners * (2.0 - abs(corners)),
             "brow_inner": (c.brow_inner_left + c.brow_inner_right) / 2,
             "brow_outer": (c.brow_outer_left + c.brow_outer_right) / 2,
             "yaw": c.head_yaw_deg * HEAD_SHARE / YAW_DEG,
@@ -285,7 +298,7 @@ class PortraitModel:
             "jaw": clip(c.jaw_open),
             "lip_press": clip(c.lip_press),
             "lids": clip((c.lid_left + c.lid_right) / 2),
-            "cheeks": clip((c.cheek_left + c.cheek_right) / 2),
+            "cheeks": clip(_ease((c.cheek_left + c.cheek_right) / 2)),
         }
         # A closing lid covers the iris: the gaze field would fight the lid's inside the eye, so it fades out.
         open_eye = 1.0 - out["lids"]
@@ -297,12 +310,31 @@ class PortraitModel:
         return {name: w for name, w in out.items() if w > 1e-3 and name in self.bases}
 
     def field(self, weights: dict[str, float], out: np.ndarray | None = None) -> np.ndarray:
-        """The face region's destination -> source offsets (h, w, 2) for these weights: the sum of the bases."""
+        """The face region's destination -> source offsets (h, w, 2) for these weights.
+
+        The expression's bases are summed (and kept fold-free), and so are the head's (turn, nod, tilt,
+        breath); the head's warp is then composed over the expression's, not added to it: a tilt of a
+        squeezed place would shear it over, while a composition of two fold-free warps never folds.
+        """
         y0, y1, x0, x1 = self.region
         if out is None:
             out = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
-        else:
-            out.fill(0.0)
+        face = {n: w for n, w in weights.items() if not n.startswith(HEAD_BASES)}
+        head = {n: w for n, w in weights.items() if n.startswith(HEAD_BASES)}
+        if not face or not head:
+            return self._summed(weights, out)
+        if self._head is None or self._head.shape != out.shape:
+            self._head = np.empty_like(out)
+            self._grid = np.dstack(np.meshgrid(np.arange(x1 - x0, dtype=np.float32), np.arange(y1 - y0, dtype=np.float32)))
+        expression = self._summed(face, out)
+        turn = self._summed(head, self._head)
+        at = self._grid + turn
+        out[:] = turn + cv2.remap(expression, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return out
+
+    def _summed(self, weights: dict[str, float], out: np.ndarray) -> np.ndarray:
+        y0, x0 = self.region[0], self.region[2]
+        out.fill(0.0)
         for name, w in weights.items():
             b = self.bases[name]
             h, wd = b.field.shape[:2]
@@ -408,7 +440,7 @@ class PortraitRenderer:
         screen_map += p.base_map
         region = cv2.remap(model.face.image, screen_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         tracked = model.tracked_at(weights)
-        self._paint_mouth(region, tracked[: len(MOUTH_GAP)], p)
+        self._paint_mouth(region, tracked[: len(MOUTH_GAP)], weights.get("smile", 0.0), p)
         lid = weights.get("lids", 0.0)
         if lid > LID_LAYER_FROM:
             at = len(MOUTH_GAP)
@@ -417,53 +449,39 @@ class PortraitRenderer:
                 at += len(chain)
         return region
 
-    def _paint_mouth(self, region: np.ndarray, lips: np.ndarray, p: _Placement) -> None:
-        """Where the lips have parted beyond the photo's own gap: a dark mouth, the upper teeth under the upper
-        lip and a hint of the lower ones; faded in with the opening, so a closed mouth stays the photo's own."""
+    def _paint_mouth(self, region: np.ndarray, lips: np.ndarray, smile: float, p: _Placement) -> None:
+        """Where the lips have parted beyond the photo's own gap, the mouth's inside, under the lips (they keep
+        their own edge): the face's own photographed teeth when it has them (MouthTexture), else a painted one;
+        faded in with the opening, so a closed mouth stays the photo's own."""
         iod_px = self.model.iod / p.a
         opening = (_gap(lips) - _gap(self.model.lips)) / p.a
         strength = float(np.clip((opening - 0.5) / max(1.0, 0.05 * iod_px), 0.0, 1.0))
         if strength <= 0.0:
             return
         pts = np.column_stack([(lips[:, 0] - p.bx) / p.a - p.u0, (lips[:, 1] - p.by) / p.a - p.v0])
-        n_up = len(UPPER_GAP)
-        upper, lower = pts[:n_up], np.vstack([pts[:1], pts[n_up:][::-1], pts[n_up - 1 : n_up]])
-        gap = float(lower[:, 1].max() - upper[:, 1].min())
         x_lo, y_lo = np.floor(pts.min(axis=0)).astype(int) - 2
         x_hi, y_hi = np.ceil(pts.max(axis=0)).astype(int) + 3
         x_lo, y_lo = max(0, x_lo), max(0, y_lo)
         x_hi, y_hi = min(region.shape[1], x_hi), min(region.shape[0], y_hi)
         if x_hi - x_lo < 2 or y_hi - y_lo < 2:
             return
-        off = np.array([x_lo, y_lo], dtype=np.float32)
-        mask = np.zeros((y_hi - y_lo, x_hi - x_lo), np.float32)
-        cv2.fillPoly(mask, [np.round((pts - off) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-        # Upper teeth: a band hanging from the upper lip, as deep as teeth are (or most of the gap, if less).
-        depth = min(0.17 * iod_px, 0.7 * gap)
-        teeth = np.zeros_like(mask)
-        # From a little above the lip line, so the feathered rim of the mouth is enamel, not a dark outline.
-        band = np.vstack([upper - off - (0.0, 0.012 * iod_px), (upper - off)[::-1] + (0.0, depth)])
-        cv2.fillPoly(teeth, [np.round(band * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
-        low_band = np.vstack([lower - off, (lower - off)[::-1] - (0.0, min(0.05 * iod_px, 0.2 * gap))])
-        lower_teeth = np.zeros_like(mask)
-        cv2.fillPoly(lower_teeth, [np.round(low_band * 16).astype(np.int32)], 0.55, cv2.LINE_AA, shift=4)
-        teeth = np.maximum(teeth, lower_teeth)
-        # Teeth darken toward the corners and away from the lip, with faint gaps between the front teeth.
-        width = max(1.0, float(pts[:, 0].max() - pts[:, 0].min()))
-        xs = (np.arange(mask.shape[1], dtype=np.float32) + x_lo - float(pts[:, 0].mean())) / (width / 2)
-        tooth = 0.13 * iod_px / max(1.0, width / 2)  # a front tooth's width, in half mouth widths
-        seams = 1.0 - 0.05 * np.exp(-(((np.abs(xs) + tooth / 2) % tooth - tooth / 2) / (0.1 * tooth)) ** 2)
-        # The side teeth fall back into the mouth's shadow (the dark corridors of a real smile).
-        across = np.clip(1.15 - 0.85 * xs * xs, 0.15, 1.0) * seams
-        top = float(upper[:, 1].min())
-        down = np.clip(1.0 - 0.3 * (np.arange(mask.shape[0], dtype=np.float32) + y_lo - top) / max(1.0, depth), 0.7, 1.0)
-        shade = down[:, None] * across[None, :]
-        soft = max(0.6, 0.012 * iod_px)
-        mask = cv2.GaussianBlur(cv2.dilate(mask, np.ones((3, 3), np.uint8)), (0, 0), soft)[..., None] * strength
-        teeth = cv2.GaussianBlur(teeth, (0, 0), soft)[..., None]
-        inside = MOUTH_DARK + (TEETH * shade[..., None] - MOUTH_DARK) * teeth
+        pts = pts - np.array([x_lo, y_lo], dtype=np.float32)
+        shape = (y_hi - y_lo, x_hi - x_lo)
+        upper, lower = _lip_curves(pts, shape[1])
+        across = _across(pts, shape[1])
+        cavity = _cavity(upper, lower, across, shape)
+        if self.model.interior is not None:
+            inside = _photographed_inside(self.model.interior, pts, upper, lower, cavity, smile, p.a)
+        else:
+            inside = _painted_inside(pts, upper, lower, across, cavity, smile, iod_px)
+        # The lips stay the photo's: the inside is confined to the inner-lip contour, its edge feathered inward,
+        # and it thins out into the corners, where the lips meet.
+        mask = np.zeros(shape, np.float32)
+        cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
+        taper = np.clip((1.0 - np.abs(across)) / 0.15, 0.0, 1.0)[None, :]
+        mask = cv2.GaussianBlur(mask, (0, 0), max(0.5, 0.012 * iod_px)) * np.sqrt(mask) * taper * strength
         patch = region[y_lo:y_hi, x_lo:x_hi].astype(np.float32)
-        region[y_lo:y_hi, x_lo:x_hi] = np.clip(patch + (inside - patch) * mask + 0.5, 0, 255).astype(np.uint8)
+        region[y_lo:y_hi, x_lo:x_hi] = np.clip(patch + (inside - patch) * mask[..., None] + 0.5, 0, 255).astype(np.uint8)
 
     def _paint_lid(self, region: np.ndarray, lid: np.ndarray, skin: np.ndarray, weight: float, p: _Placement) -> None:
         """A closing lid as skin, not stretched streaks: a photo has only a few pixels of lid above the lashes,
@@ -510,7 +528,7 @@ class PortraitRenderer:
         return p
 
 
-MIN_SLOPE = 0.05  # the least a screen pixel may advance in the photo per pixel across, after summing the bases
+MIN_SLOPE = 0.15  # the least a screen pixel may advance in the photo per pixel across, after summing the bases
 
 
 def _unfold(field: np.ndarray) -> None:
@@ -530,6 +548,134 @@ def _unfold(field: np.ndarray) -> None:
     gy = field[..., 1] + ramp_y
     np.maximum.accumulate(gy, axis=0, out=gy)
     field[..., 1] = gy - ramp_y
+
+
+@dataclass(frozen=True, eq=False)
+class Interior:
+    """A MouthTexture ready to sample: RGB and a cover (1 inside her parted lips, 0 on her lips and beyond)."""
+
+    texture: np.ndarray  # (h, w, 4) float32: RGB, cover
+    upper: tuple[np.ndarray, np.ndarray]  # the upper inner lip, x increasing, and its y: pixels of `texture`
+    gap: float  # her lips' gap at the middle of the mouth, pixels: the height of her upper teeth there
+
+
+def _interior(mouth: MouthTexture | None) -> Interior | None:
+    if mouth is None or len(mouth.lips) != len(MOUTH_GAP):
+        return None
+    lips = mouth.lips.astype(np.float64)
+    upper, lower = _upper_lower(lips)
+    h, w = mouth.image.shape[:2]
+    xs = np.arange(w, dtype=np.float64)
+    ux, uy = _monotone(upper)
+    lx, ly = _monotone(lower)
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    # Her lower lip and the skin below it are not inside the mouth: from half a pixel above its inner edge, nothing.
+    cover = np.clip(np.interp(xs, lx, ly)[None, :] - 0.6 - rows, 0.0, 1.0) * ((xs >= ux[0]) & (xs <= ux[-1]))[None, :]
+    texture = np.dstack([mouth.image.astype(np.float32), cover.astype(np.float32)])
+    mid = lips[len(UPPER_GAP) // 2, 0]
+    gap = float(np.interp(mid, lx, ly) - np.interp(mid, ux, uy))
+    return Interior(texture, (ux.astype(np.float32), uy.astype(np.float32)), max(1.0, gap))
+
+
+def _upper_lower(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MOUTH_GAP's points as the upper and the lower inner lip, each corner to corner."""
+    n_up = len(UPPER_GAP)
+    return pts[:n_up], np.vstack([pts[:1], pts[n_up:][::-1], pts[n_up - 1 : n_up]])
+
+
+def _monotone(chain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A lip chain as x (strictly increasing, for np.interp) and y."""
+    x = np.maximum.accumulate(chain[:, 0]) + np.arange(len(chain)) * 1e-3
+    return x, chain[:, 1]
+
+
+def _lip_curves(pts: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The upper and lower inner lips' y at each column of a patch (pts in patch pixels, MOUTH_GAP order)."""
+    upper, lower = _upper_lower(pts)
+    xs = np.arange(width, dtype=np.float32)
+    return (np.interp(xs, *_monotone(upper)).astype(np.float32), np.interp(xs, *_monotone(lower)).astype(np.float32))
+
+
+def _across(pts: np.ndarray, width: int) -> np.ndarray:
+    """Each column's place across the mouth: -1 at one corner, 0 in the middle, 1 at the other."""
+    right, left = float(pts[0, 0]), float(pts[len(UPPER_GAP) - 1, 0])
+    return (np.arange(width, dtype=np.float32) - (left + right) / 2) / max(1.0, (left - right) / 2)
+
+
+def _cavity(upper: np.ndarray, lower: np.ndarray, across: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The dark inside of a mouth: warm, darker deep and into the corners, the tongue's lighter red low in the middle."""
+    rows = np.arange(shape[0], dtype=np.float32)[:, None]
+    gap = np.maximum(1.0, lower - upper)[None, :]
+    depth = np.clip((rows - upper[None, :]) / gap, 0.0, 1.0)
+    corridor = np.clip(1.1 - 0.75 * across * across, 0.25, 1.0)[None, :]
+    dark = MOUTH_DARK * ((1.0 - 0.4 * depth) * (0.55 + 0.45 * corridor))[..., None]
+    # The tongue shows only in a mouth opened wider than a few pixels; it rises from behind the lower lip.
+    rise = np.clip((rows - lower[None, :]) / (0.45 * gap) + 1.0, 0.0, 1.0) * np.clip(1.0 - (across / 0.6) ** 2, 0.0, 1.0)[None, :]
+    tongue = rise * np.clip((gap - 6.0) / 10.0, 0.0, 1.0)
+    return dark + (TONGUE - dark) * (0.55 * tongue)[..., None]
+
+
+def _photographed_inside(interior: Interior, pts: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+                         cavity: np.ndarray, smile: float, a: float) -> np.ndarray:
+    """Her real teeth hung from the upper lip at their own size, the dark inside below them and, in a mouth
+    opened wider than hers, the edges of the lower teeth above the lower lip (her upper ones upside down, in
+    shadow): the original's mouth sampled column by column, corner to corner."""
+    h, w = cavity.shape[:2]
+    ux, uy = interior.upper
+    right, left = float(pts[0, 0]), float(pts[len(UPPER_GAP) - 1, 0])
+    src_x = ux[0] + (np.arange(w, dtype=np.float32) - right) / max(1.0, left - right) * (ux[-1] - ux[0])
+    src_top = np.interp(src_x, ux, uy).astype(np.float32)
+    # Her teeth across the mouth, corner to corner; as tall as they are wide, then larger in a mouth opened
+    # far wider than hers (the upper teeth fill most of a smile's opening, not a third).
+    g = interior.gap
+    scale = float(np.clip((ux[-1] - ux[0]) / max(1.0, (left - right) * a), 0.8, 1.25)) * a
+    opened = float(lower[w // 2] - upper[w // 2]) * scale
+    scale /= float(np.clip(0.75 * opened / g, 1.0, 1.5))
+    hidden = (1.0 - min(1.0, 0.3 + smile)) * 0.6 * g
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    map_x = np.ascontiguousarray(np.broadcast_to(src_x[None, :], (h, w)))
+    down = (rows - upper[None, :]) * scale  # photo pixels under the upper lip
+    up = (lower[None, :] - rows) * scale  # and over the lower lip
+    top = cv2.remap(interior.texture, map_x, ((src_top + hidden)[None, :] + down).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    bottom = cv2.remap(interior.texture, map_x, ((src_top + 0.6 * g)[None, :] + up).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The lower teeth only where the mouth is open past her upper teeth, never over them.
+    room = np.clip(((lower - upper) * scale - (g - hidden) - 0.8 * g) / (0.5 * g), 0.0, 1.0)[None, :]
+    bottom[..., 3] *= room * np.clip(down - (g - hidden), 0.0, 1.0)
+    bottom[..., :3] *= 0.7
+    out = cavity + (top[..., :3] - cavity) * top[..., 3:]
+    return out + (bottom[..., :3] - out) * (bottom[..., 3:] * (1.0 - top[..., 3:]))
+
+
+def _painted_inside(pts: np.ndarray, upper: np.ndarray, lower: np.ndarray, across: np.ndarray, cavity: np.ndarray,
+                    smile: float, iod_px: float) -> np.ndarray:
+    """For a photo without its own open mouth: over the cavity, for a smile, a band of upper teeth hanging from
+    the upper lip, off-white, shaded toward the corners and in the lip's shadow at the top, a soft lower edge;
+    the lower teeth behind the lower lip, a hint only when the mouth is wide open."""
+    h = cavity.shape[0]
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    gap = np.maximum(1.0, lower - upper)[None, :]
+    below = rows - upper[None, :]  # pixels under the upper lip
+    corridor = np.clip(1.1 - 0.75 * across * across, 0.25, 1.0)[None, :]
+    # The band hangs at most 60% into the gap: the dark shows under it, as in a real smile.
+    teeth_depth = np.minimum((0.04 + 0.1 * min(1.0, smile)) * iod_px, 0.6 * gap)
+    soft = max(0.8, 0.03 * iod_px)
+    band = np.clip((teeth_depth - below) / soft + 0.5, 0.0, 1.0) * float(np.clip(1.5 * (smile - 0.25), 0.0, 1.0))
+    wide = np.clip((gap - 0.25 * iod_px) / (0.1 * iod_px), 0.0, 1.0)
+    lower_band = 0.3 * np.clip((below - (gap - 0.04 * iod_px)) / soft, 0.0, 1.0) * wide
+    teeth = np.maximum(band, lower_band) * corridor
+    # Faint gaps between the teeth (a front tooth is about an eighth of the eye distance wide), the lip's
+    # shadow on the enamel at the top, and the side teeth falling back into the mouth's shade.
+    centre = float(pts[0, 0] + pts[len(UPPER_GAP) - 1, 0]) / 2
+    tooth = max(2.0, 0.125 * iod_px)
+    phase = ((np.arange(cavity.shape[1], dtype=np.float32) - centre) / tooth + 0.5) % 1.0 - 0.5
+    seams = (1.0 - 0.06 * np.exp(-((phase / 0.12) ** 2)))[None, :]
+    shade = (0.7 + 0.3 * np.clip(below / (0.35 * teeth_depth + 1e-3), 0.0, 1.0)) * (0.45 + 0.55 * corridor) * seams
+    return cavity + (TEETH * shade[..., None] - cavity) * teeth[..., None]
+
+
+def _ease(v: float) -> float:
+    """0..1 eased out (fast start, same end)."""
+    return v * (2.0 - v) if 0.0 < v < 1.0 else v
 
 
 def _lid_skin(face: PortraitFace) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, read_frames, real_media
 
-from avatar.portrait import BASIS_MOVES, PortraitModel, PortraitRenderer, make_renderer, portrait_benchmark
+from avatar.portrait import BASIS_MOVES, MOUTH_GAP, TEETH, PortraitModel, PortraitRenderer, make_renderer, portrait_benchmark
 from avatar.portrait_face import BUNDLED_PORTRAIT, read_portrait_face
 from avatar.portrait_warp import (
     BROW_LOWER_L,
@@ -365,3 +365,73 @@ def test_a_headless_run_records_a_portrait_that_smiles_with_the_echo(tmp_path):
         same = same + 1 if np.array_equal(frames[k], frames[k - 1]) and moving else 0
         longest = max(longest, same)
     assert longest <= math.ceil(2.0 * fps)
+
+
+# --- the bundled face's looks ----------------------------------------------------------------------
+
+
+def test_the_bundled_face_reads_neutral_with_the_real_model(model_file):
+    """Her photo smiles with teeth; the bundled face must not: lips closed, no smile, the jaw shut, corners level."""
+    from avatar.face import FaceReader, FaceReaderOptions, RunningMode
+    from avatar.face_data import Blendshape
+    from avatar.portrait_warp import FaceFrame
+
+    def reading(path):
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        with FaceReader(FaceReaderOptions(running_mode=RunningMode.IMAGE, keep_landmarks=True), model=model_file) as reader:
+            face = reader.read(rgb).primary
+        lm = np.asarray(face.landmarks)[:, :2] * rgb.shape[1::-1]
+        xy = FaceFrame.from_landmarks(lm).to_face(lm)
+        gap = max(xy[low, 1] - xy[up, 1] for up, low in ((13, 14), (81, 178), (311, 402), (80, 88), (310, 318)))
+        rise = xy[[13, 14], 1].mean() - xy[[61, 291], 1].mean()
+        b = face.blendshapes
+        return (b[Blendshape.mouthSmileLeft] + b[Blendshape.mouthSmileRight]) / 2, b[Blendshape.jawOpen], gap, rise
+
+    smile, jaw, gap, rise = reading(BUNDLED_PORTRAIT)
+    assert smile < 0.1 and jaw < 0.05, (smile, jaw)
+    assert gap < 0.05 and rise < 0.04, (gap, rise)  # face units: under 2 px apart, corners level
+    original = reading(ROOT / "assets" / "media" / "astronaut.png")
+    assert original[0] > 0.8 and original[2] > 0.1  # what it was made from: a broad smile with teeth
+    assert BUNDLED_PORTRAIT.stat().st_size < 4_000_000
+
+
+def test_a_broad_smile_shows_her_own_photographed_teeth(renderer, face):
+    """The bundled face's open mouth is the original photo's mouth (her real teeth), not paint: the brightest
+    pixels inside the broad smile's mouth have the colours of the teeth in astronaut.png."""
+    assert face.mouth is not None and face.mouth.lips.shape == (len(MOUTH_GAP), 2)
+    lips = face.mouth.lips
+    inside = np.zeros(face.mouth.image.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lips).astype(np.int32)], 1)
+    hers = face.mouth.image[inside.astype(bool)].astype(np.float32)
+    her_teeth = hers[hers.mean(axis=1) > np.percentile(hers.mean(axis=1), 70)].mean(axis=0)
+    smile = _mouth_patch(renderer, BROAD_SMILE).astype(np.float32)
+    shown = smile[smile.mean(axis=1) > np.percentile(smile.mean(axis=1), 97)].mean(axis=0)
+    assert np.abs(shown - her_teeth).max() < 25, (shown, her_teeth)
+    assert np.abs(shown - TEETH).max() > np.abs(shown - her_teeth).max()  # closer to hers than to the paint
+
+
+def test_another_photo_gets_a_painted_mouth_with_lips_left_alone(model_file):
+    """A closed-mouth photo (a real person's) smiles with a painted inside: warm dark, teeth only in a smile."""
+    import pygame
+
+    pygame.display.init()
+    other = read_portrait_face(real_media("real/biden_serious.jpg"), model_file)
+    assert other.mouth is None
+    renderer = PortraitRenderer(face=other)
+    talk, smile = _mouth_patch(renderer, Controls(jaw_open=0.6)), _mouth_patch(renderer, BROAD_SMILE)
+    rest = _mouth_patch(renderer, Controls())
+    dark = talk[talk.max(axis=1) < 70]
+    assert len(dark) > 50 and (dark[:, 0] >= dark[:, 2]).mean() > 0.8  # warm (red over blue), not purple
+    def bright(p):
+        return int((p.min(axis=1) > 170).sum())
+
+    assert bright(smile) > bright(rest) + 50 and bright(talk) < bright(smile) // 3
+
+
+@pytest.mark.parametrize("controls", [Controls(head_yaw_deg=25), Controls(head_roll_deg=20)])
+def test_a_head_turn_and_tilt_move_the_eyes_visibly(renderer, controls):
+    """At contact-sheet size a turn or a tilt must be seen: the eyes move by a tenth of their distance or more."""
+    model = renderer.model
+    moved = model.tracked_at(model.weights(controls))
+    at_rest = model.tracked
+    assert np.abs(moved - at_rest).max() > 0.1 * model.iod
