@@ -223,6 +223,14 @@ _chain: FaceChain | None = None
 _fonts: dict[int, Font] = {}
 
 
+def _forget_faces() -> None:
+    # pygame.quit() frees every open face under its Python objects: a cached one used after that crashes
+    # the process, so the caches go with it and the next font() opens the faces again.
+    global _chain
+    _chain = None
+    _fonts.clear()
+
+
 def font(size_px: int) -> Font:
     """The screens' font at `size_px` (pygame's nominal size, as pygame.font.Font(None, size_px) took it)."""
     global _chain
@@ -230,6 +238,9 @@ def font(size_px: int) -> Font:
     f = _fonts.get(size_px)
     if f is None:
         if _chain is None:
+            from avatar._pygame import pygame
+
+            pygame.register_quit(_forget_faces)  # pygame forgets its quit hooks once it has called them
             _chain = FaceChain(primary_font_path())
         f = _fonts[size_px] = Font(_chain, size_px)
     return f

@@ -76,3 +76,20 @@ def test_wrapping_keeps_words_whole_when_they_fit():
     assert wrap_text(font, "très bien merci", 10_000) == ["très bien merci"]
     lines = wrap_text(font, "très bien merci beaucoup", font.size("très bien")[0] + 2)
     assert lines[0] == "très bien"
+
+
+def test_text_is_drawn_again_after_pygame_quit_and_init():
+    """pygame.quit() frees the faces under their objects: a kept one drew into freed memory and crashed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ['SDL_VIDEODRIVER'] = 'dummy'\n"
+        "from avatar import fonts\nfrom avatar.render import AvatarRenderer\nfrom avatar._pygame import pygame\n"
+        "renderer = AvatarRenderer()\n"
+        "for _ in range(3):\n"
+        "    pygame.init(); renderer.font(30).render('très', True, (255, 255, 255)); fonts.font(24).size('x'); pygame.quit()\n"
+        "print('drawn')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "drawn" in result.stdout, result.stderr[-500:]
