@@ -3,4 +3,4 @@
 sources -> face -> expression -> empathy -> rig -> render, with logs and lab streams at the edges.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,9 +27,11 @@ from avatar.logs import DiskFullError, SessionLog, utc_now_iso
 from avatar.mode import Mode
 from avatar.pipeline import Pipeline, PipelineFactory, PipelineSettings
 from avatar.presenter import Presenter, PresentSettings
-from avatar.runners import Run, RunContext, SignalGuard, WindowRunner, run_headless
+from avatar.runners import Run, RunContext, SignalGuard, WindowRunner, hold_last_screen, run_headless
 from avatar.sinks import LogSink, LslSink, Sinks
 from avatar.sources import Source, SourceKind, open_source
+from avatar.strings import say
+from avatar.ui_scale import set_ui_scale
 from avatar.window import Display, VideoRecorder
 
 if TYPE_CHECKING:
@@ -59,7 +62,10 @@ class RunSettings:
     empathy: EmpathySettings = field(default_factory=EmpathySettings)
     max_frames: int | None = None
     show_status: bool = True
+    lang: str = "en"  # --lang: the screens' words (avatar.strings), a code or a .toml path
+    ui_scale: float = 1.0  # --ui-scale: every screen's text this much larger than its design (avatar.ui_scale)
     avatar: str | None = None  # style name or path; None for the default style
+    self_similarity: float | None = None  # --self-similarity: the visitor's face blended into the portrait by S
     calibrate_s: float = 0.0
     debug: bool = False
     lsl: bool = False
@@ -135,24 +141,66 @@ def _open_lsl(settings: RunSettings, source: Source, mode: Mode, columns, sinks:
     return listener, gate
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run did, for its one closing line."""
+
+    frames: int  # answered and logged
+    with_face: int
+    duration_s: float  # on the source's clock: a file's own time, not the wall clock
+    log_folder: Path | None
+    video: Path | None
+    lsl: bool
+    stopped: str | None = None  # why the run ended before its source did (a quit key, a signal), else None
+
+    def line(self) -> str:
+        share = f" ({100 * self.with_face / self.frames:.0f}%)" if self.frames else ""
+        kept = [f"logs in {self.log_folder}"] if self.log_folder is not None else []
+        kept += [f"video in {self.video}"] if self.video is not None else []
+        kept += ["streamed over LSL"] if self.lsl else []
+        ended = "done" if self.stopped is None else f"stopped ({self.stopped})"
+        return (f"{ended}: {self.frames} frames, a face in {self.with_face}{share}, {self.duration_s:.1f} s of source time; "
+                f"{'; '.join(kept) if kept else 'no logs kept'}")
+
+
+def _keeps_data(settings: RunSettings) -> bool:
+    """True when the run writes what it reads somewhere: a log, a video or an LSL stream (the window's red dot)."""
+    return settings.log_dir is not None or settings.save_video is not None or settings.lsl
+
+
+def _summary(run: Run, settings: RunSettings, ended: Ended) -> RunSummary:
+    counts = run.counts
+    # The last frame's time plus its own length: a 360-frame clip at 30 fps lasts 12.0 s.
+    duration_s = counts.last_t_s + 1.0 / max(1.0, run.source.fps) if counts.logged else 0.0
+    stopped = ended.reason if ended.status is SessionStatus.ABORTED else None
+    return RunSummary(counts.logged, counts.with_face, duration_s, run.context.log_folder, settings.save_video, settings.lsl,
+                      stopped)
+
+
 def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source | None = None,
-               start_notices: tuple[str, ...] = (), pipeline_factory: PipelineFactory = Pipeline) -> int:
+               start_notices: tuple[str, ...] = (), pipeline_factory: PipelineFactory = Pipeline,
+               on_summary: Callable[[RunSummary], None] | None = None) -> int:
     """Run to the end of the source or a stop; returns the exit code (1 when the disk filled or the run failed).
 
-    `pipeline_factory` makes the run's Pipeline (the benchmark passes one that times its stages)."""
+    `pipeline_factory` makes the run's Pipeline (the benchmark passes one that times its stages);
+    `on_summary` is given the run's summary once it is closed (the command line prints it)."""
     mode = mode or Mode()
     model = resolve_model(settings.model)
     with SignalGuard() as signals:
-        with ExitStack() as stack:
-            # Closed in reverse: the logs first (their closing lines), then the video, the model, the
-            # source and last the window.
-            source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
-            stack.callback(source.close)
-            run, session_info = _open_run(settings, mode, source, model, stack, pipeline_factory)
-            ended = _run(run, settings, session_info, start_notices, signals)
+        with ExitStack() as window:
+            with ExitStack() as stack:
+                # Closed in reverse: the logs first (their closing lines), then the video, the model and
+                # the source; the window last, after the mode's last screen (a study's thank-you).
+                source = source or open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
+                stack.callback(source.close)
+                run, session_info = _open_run(settings, mode, source, model, stack, pipeline_factory, window)
+                ended = _run(run, settings, session_info, start_notices, signals)
+            _last_screen(run, ended, signals)
         finished_whole = _after_records(run, ended, signals)
     for notice in run.context.notices + run.notices + list(run.source.notices):
         print(f"notice: {notice}", file=sys.stderr)
+    if on_summary is not None and ended.error is None:
+        on_summary(_summary(run, settings, ended))
     if ended.error is not None:
         raise ended.error
     disk_full = ended.status is SessionStatus.ABORTED and ended.reason == "disk full"
@@ -160,15 +208,24 @@ def run_mirror(settings: RunSettings, mode: Mode | None = None, source: Source |
 
 
 def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFile, stack: ExitStack,
-              pipeline_factory: PipelineFactory = Pipeline) -> tuple[Run, dict]:
-    from avatar.render import AvatarRenderer
+              pipeline_factory: PipelineFactory = Pipeline, window: ExitStack | None = None) -> tuple[Run, dict]:
+    from avatar.portrait import PortraitRenderer, load_portrait_face, make_renderer
+    from avatar.portrait_self import portrait_spec_for
 
-    renderer = AvatarRenderer(settings.avatar)  # a bad style fails before any window opens
+    set_ui_scale(settings.ui_scale)
+    # A bad style or portrait photo fails here, before any window opens.
+    self_portrait = portrait_spec_for(settings.avatar, settings.self_similarity)
+    if self_portrait is None:
+        renderer = make_renderer(settings.avatar, model)
+    else:
+        base_face = load_portrait_face(self_portrait[0], model)
+        renderer = PortraitRenderer(self_portrait[0], model, face=base_face)
     display = Display(settings.size, settings.headless, settings.fullscreen, screen=settings.screen)
-    stack.callback(display.close)
+    (window or stack).callback(display.close)
     columns = contract.frame_columns(mode.columns)
     sinks = Sinks(columns)
-    pipeline = pipeline_factory(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s, mode.needs_landmarks),
+    pipeline = pipeline_factory(model, PipelineSettings(settings.empathy, settings.seed, settings.calibrate_s,
+                                                         mode.needs_landmarks or self_portrait is not None),
                         emit=sinks.event)
     stack.callback(pipeline.close)
     recorder = None
@@ -207,8 +264,16 @@ def _open_run(settings: RunSettings, mode: Mode, source: Source, model: ModelFil
         stack.callback(chat.close)
     presenter = Presenter(display, renderer, mode, context,
                           PresentSettings(source.description, settings.show_status, settings.calibrate_s,
-                                          settings.screenshot, settings.screenshot_at_s, settings.overwrite),
+                                          settings.screenshot, settings.screenshot_at_s, settings.overwrite,
+                                          recording=_keeps_data(settings)),
                           recorder=recorder, overlay=chat)
+    if self_portrait is not None:
+        from avatar.portrait_self import SelfPortrait
+
+        visitor_face = SelfPortrait(renderer, base_face, dataclasses.replace(self_portrait[1], in_background=not settings.headless),
+                                    context.emit)
+        stack.callback(visitor_face.close)
+        presenter.follow_visitor(visitor_face)
     run = Run(source, pipeline, sinks, mode, context, presenter, settings.max_frames, settings.debug,
               lab_markers=lab_markers, lab_recorder=lab_recorder, chat=chat, inputs=inputs)
     return run, session_info
@@ -269,7 +334,7 @@ def _waiting_caption(run: Run):
                 raise StopRequested("window closed")
             if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q):
                 raise StopRequested("quit key")
-        renderer.draw(display.surface, caption=f"Waiting for the recorder... ({remaining_s:.0f} s)")
+        renderer.draw(display.surface, caption=say("notices.waiting_for_recorder", seconds=f"{remaining_s:.0f}"))
         display.present()
 
     return show
@@ -288,6 +353,20 @@ def _end(run: Run, status: SessionStatus, reason: str, last_t: float) -> None:
     if run.lab_recorder is not None:  # --wait-for-recorder, --labrecorder: how the recorder was met
         mode_info = {**mode_info, **run.lab_recorder.session_info()}
     run.notices.extend(run.sinks.end(status, reason, last_t, run.counts.presented, mode_info))
+
+
+def _last_screen(run: Run, ended: Ended, signals: SignalGuard) -> None:
+    """The mode's last screen, once the records are closed and on disk (pulling the plug now loses
+    nothing); a signal ends it, and is kept for _after_records as before."""
+    if not run.context.windowed:
+        return
+    try:
+        hold_s = run.mode.last_screen_s(run.context, ended.status)
+        if hold_s is not None and hold_s > 0:
+            shown_s = hold_last_screen(run, hold_s, lambda: signals.deferred is not None)
+            run.notices.append(f"the last screen stayed {shown_s:.1f} s")
+    except Exception as exc:  # the records are complete: a failing last screen only ends sooner
+        run.notices.append(f"{run.mode.name} mode's last screen failed: {type(exc).__name__}: {first_line(exc)}")
 
 
 def _after_records(run: Run, ended: Ended, signals: SignalGuard) -> bool:

@@ -29,6 +29,7 @@ from avatar.arguments import (  # noqa: E402
     seed,
     size,
     subcommand_registry,
+    ui_scale,
     unit_interval,
 )
 from avatar.errors import AvatarError, CliError  # noqa: E402 (CliError lives in errors; importing it from here still works)
@@ -49,6 +50,7 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--duration", type=positive("--duration"), help="seconds to hold a still image (default 3)")
     src.add_argument("--realtime", action="store_true", help="pace a file at its real speed, as if it were a camera")
     src.add_argument("--loop", action="store_true", help="start a file again at its end")
+    src.add_argument("--once", action="store_true", help="play the demo once in a window too (a window loops it by default)")
     src.add_argument("--model", help="face_landmarker.task to use (default: $AVATAR_MODEL, then the packaged one)")
     emp = parser.add_argument_group("empathy")
     emp.add_argument("--familiarity", type=familiarity, help="0-1, or stranger/acquaintance/friend (default: grows while a face stays)")
@@ -60,12 +62,18 @@ def add_run(subparsers) -> argparse.ArgumentParser:
     emp.add_argument("--seed", type=seed, help="makes every random choice reproducible (default 0)")
     emp.add_argument("--calibrate", type=positive("--calibrate"), help="ask for a neutral face for S seconds first")
     out = parser.add_argument_group("window and output")
-    out.add_argument("--avatar", help="avatar style: a name (see `python -m avatar styles`) or a TOML path")
+    out.add_argument("--avatar", help="avatar style: a name (see `python -m avatar styles`), a TOML path, portrait, "
+                     "portrait:PHOTO, or portrait:self (the visitor's own face, kept in memory only)")
+    out.add_argument("--self-similarity", type=unit_interval("--self-similarity"), metavar="S",
+                     help="blend the visitor's face into the portrait by S, 0-1 (facial similarity; the face is never kept)")
     out.add_argument("--headless", action="store_true", help="render off-screen, with no window")
     out.add_argument("--size", type=size, default=(800, 600), help="window or render size, WxH (default 800x600)")
     out.add_argument("--fullscreen", action="store_true", help="start fullscreen (toggle with F11 or f)")
     out.add_argument("--display", type=int, default=0, metavar="N", help="open the window on display N (default 0), e.g. an exhibit's big screen")
     out.add_argument("--no-status", action="store_true", help="hide the status line (toggle with H)")
+    out.add_argument("--lang", metavar="CODE|PATH.toml", help="the language of the words on screen: a bundled code (en, fr) or a translated copy of assets/strings/en.toml (default en)")
+    out.add_argument("--ui-scale", type=ui_scale, default=1.0, metavar="X",
+                     help="draw the screens' text X times larger, 0.5-3 (default 1: already sized to the window's height)")
     out.add_argument("--save-video", type=Path, help="write what the avatar showed as an mp4, a frame per processed frame")
     out.add_argument("--screenshot", type=Path, help="save the first frame rendered after --screenshot-at seconds as a PNG")
     out.add_argument("--screenshot-at", type=positive("--screenshot-at", allow_zero=True), default=1.0, help="when to take --screenshot, in source seconds (default 1)")
@@ -137,7 +145,10 @@ def settings_from_args(args: argparse.Namespace):
         empathy=empathy,
         max_frames=args.max_frames,
         show_status=not args.no_status,
+        lang=pick(args.lang, "lang", "en"),
+        ui_scale=args.ui_scale,
         avatar=pick(args.avatar, "avatar", None),
+        self_similarity=pick(args.self_similarity, "self_similarity", None),
         calibrate_s=args.calibrate or 0.0,
         debug=args.debug,
         lsl=args.lsl,
@@ -183,30 +194,41 @@ def run_from_args(args: argparse.Namespace) -> int:
     import dataclasses
 
     from avatar.app import run_mirror
+    from avatar.portrait import is_portrait_spec
     from avatar.sources import camera_available
+    from avatar.strings import use_language
     from avatar.styles import load_style
     from avatar.window import check_display
 
     settings = settings_from_args(args)
+    use_language(settings.lang)  # a language that cannot be read is refused here, in one line, before anything opens
+    if args.once and args.loop:
+        raise CliError("--once and --loop contradict each other: give one")
     notice = None
-    if args.source is None and settings.source == "demo":
-        if camera_available(0):
-            settings = dataclasses.replace(settings, source="camera")
-        else:
-            notice = "no camera found; playing the demo clip instead"
-            # In a window the demo plays at its real speed and loops, like a camera would.
-            if not settings.headless:
-                settings = dataclasses.replace(settings, realtime=True, loop=True)
-    elif not settings.headless and settings.source != "camera" and not settings.source.startswith("camera:"):
+    if args.source is None and settings.source == "demo" and camera_available(0):
+        settings = dataclasses.replace(settings, source="camera")
+    elif args.source is None and settings.source == "demo":
+        notice = "no camera found; playing the demo clip instead (python -m avatar cameras lists what can be opened)"
+    if not settings.headless and settings.source != "camera" and not settings.source.startswith("camera:"):
         settings = dataclasses.replace(settings, realtime=True)
+        # In a window the demo loops like a camera would, until Esc (a headless run ends at the clip's end).
+        if settings.source == "demo" and not args.once:
+            settings = dataclasses.replace(settings, loop=True)
+    if args.once:
+        settings = dataclasses.replace(settings, loop=False)
     from avatar.modes.registry import make_mode
 
     mode, settings = make_mode(args, settings)
     # Everything that can be refused is checked before the notice, so an error stays one line.
     check_display(settings.headless)
-    if settings.avatar is not None:
+    if settings.avatar is not None and not is_portrait_spec(settings.avatar):  # a portrait's photo is read as the run opens
         load_style(settings.avatar)
-    return run_mirror(settings, mode, start_notices=(notice,) if notice else ())
+    return run_mirror(settings, mode, start_notices=(notice,) if notice else (), on_summary=print_summary)
+
+
+def print_summary(summary) -> None:
+    """The run's last line, on stdout (stderr is kept for notices and errors)."""
+    print(summary.line(), flush=True)
 
 
 def add_read(subparsers) -> argparse.ArgumentParser:
@@ -263,6 +285,10 @@ def styles_from_args(args: argparse.Namespace) -> int:
 
     for name, path, description in list_styles():
         print(f"{name:12s} {description}  ({path})")
+    from avatar.portrait_face import BUNDLED_PORTRAIT
+
+    print(f"{'portrait':12s} a real photo warped live (a NASA astronaut); portrait:PATH takes any frontal photo of one face"
+          f"  ({BUNDLED_PORTRAIT})")
     return 0
 
 
@@ -285,6 +311,24 @@ def add_report(subparsers) -> argparse.ArgumentParser:
     return add_subcommand(subparsers)
 
 
+def add_cameras(subparsers) -> argparse.ArgumentParser:
+    from avatar.cameras import add_subcommand
+
+    return add_subcommand(subparsers)
+
+
+def add_batch(subparsers) -> argparse.ArgumentParser:
+    from avatar.batch_cli import RunFlags, add_batch
+
+    return add_batch(subparsers, RunFlags(build_run_parser, settings_from_args))  # the live run's settings flags
+
+
+def add_replay(subparsers) -> argparse.ArgumentParser:
+    from avatar.batch_cli import RunFlags, add_replay
+
+    return add_replay(subparsers, RunFlags(build_run_parser, settings_from_args))
+
+
 SUBCOMMANDS = {
     "run": add_run,
     "read": add_read,
@@ -293,7 +337,37 @@ SUBCOMMANDS = {
     "chat": add_chat,
     "bench": add_bench,
     "report": add_report,
+    "cameras": add_cameras,
+    "batch": add_batch,
+    "replay": add_replay,
 }
+
+
+def summary_of_subcommands() -> str:
+    """`python -m avatar --help`'s list of subcommands, each described by its own registered parser."""
+    registry = subcommand_registry()
+    for add_subcommand in SUBCOMMANDS.values():
+        add_subcommand(registry)
+    width = max(len(name) for name in registry.choices)
+    lines = [f"subcommands ({PROG} SUBCOMMAND --help for each one's options):"]
+    for name, parser in registry.choices.items():
+        lines.append(f"  {name:{width}s}  {_first_sentence(parser.description or '')}")
+    return "\n".join(lines)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = " ".join(text.split(". ", 1)[0].split()).rstrip(".")
+    return sentence if len(sentence) <= 110 else sentence[:109] + "…"
+
+
+def add_run_with_overview(subparsers) -> argparse.ArgumentParser:
+    """run's parser as `python -m avatar --help` shows it: a short usage, every subcommand, then run's options."""
+    parser = add_run(subparsers)
+    parser.usage = f"{PROG} [SUBCOMMAND] [options]"
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = (f"{parser.description}\n\n{summary_of_subcommands()}\n\n"
+                          f"With no subcommand, {PROG} [options] is {PROG} run [options]; its options:")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     add_subcommand = add_run
     if argv and argv[0] in SUBCOMMANDS:
         add_subcommand = SUBCOMMANDS[argv.pop(0)]
+    elif "-h" in argv or "--help" in argv:  # the first page a newcomer reads
+        add_subcommand = add_run_with_overview
     from avatar.native_log import NativeLogFilter
 
     with contextlib.nullcontext() if debug else NativeLogFilter():

@@ -27,7 +27,8 @@ class RunSection:
     realtime: bool = setting(False, doc="pace a file like a camera")
     loop: bool = setting(False, doc="start a file again at its end")
     seed: int = setting(0, doc="makes every random choice reproducible")
-    avatar: str | None = setting(None, max_len=MAX_PATH, doc="the avatar style, a name or a path")
+    avatar: str | None = setting(None, max_len=MAX_PATH, doc="the avatar style, a name or a path, or portrait[:PHOTO|:self]")
+    self_similarity: float | None = setting(None, low=0.0, high=1.0, doc="the visitor's face blended into the portrait by this much")
     log_dir: str | None = setting(None, max_len=MAX_PATH, doc="where session folders go")
     lang: str | None = setting(None, max_len=MAX_PATH, doc="the screens' language: a code (en, fr) or a .toml path")
 

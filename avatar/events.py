@@ -179,6 +179,15 @@ class VisitorEnd(Event):
 
 
 @dataclass(frozen=True)
+class PortraitFaceChanged(Event):
+    """The visitor's own face became the portrait (captured) or was let go (forgotten); never the face itself."""
+
+    TYPE = "portrait_face"
+    action: str  # "captured" or "forgotten"
+    similarity: float  # 1 for portrait:self, else --self-similarity
+
+
+@dataclass(frozen=True)
 class AttractStart(Event):
     TYPE = "attract_start"
 

@@ -17,9 +17,10 @@ import sys
 from dataclasses import dataclass
 
 # Flags that need the network (argparse also accepts any unique prefix of them, e.g. --ls).
-# --vmc and --osc-in talk UDP, even on 127.0.0.1: the namespace's loopback is not the host's (issue 18).
+# --vmc and --osc-in talk UDP, even on 127.0.0.1: the namespace's loopback is not the host's.
 # --labrecorder talks TCP to LabRecorder's remote control (and needs --lsl anyway).
-NETWORK_FLAGS = ("--lsl", "--chat-endpoint", "--vmc", "--osc-in", "--labrecorder")
+# --scheduler hands batch work to a Dask cluster on other machines; --dashboard serves Dask's (docs/batch.md).
+NETWORK_FLAGS = ("--lsl", "--chat-endpoint", "--vmc", "--osc-in", "--labrecorder", "--scheduler", "--dashboard")
 ALLOW_ENV = "AVATAR_ALLOW_NETWORK"  # set to 1 to run without the namespace (e.g. a debugger that needs it)
 
 _CLONE_NEWUSER = 0x10000000
@@ -91,6 +92,24 @@ def isolate_unless_networked(argv: list[str]) -> Isolation:
     else:
         _state = _enter_empty_network_namespace()
     return _state
+
+
+def bring_up_loopback() -> None:
+    """Switch on the namespace's own loopback, so the processes of a local Dask cluster can talk to each
+    other (avatar/batch.py). It is this namespace's, not the host's: nothing reaches another machine or
+    even the host's own services. Does nothing outside the namespace, where the host's loopback is up."""
+    if not _state.isolated:
+        return
+    import fcntl
+    import socket
+    import struct
+
+    get_flags, set_flags, up = 0x8913, 0x8914, 0x1  # SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP (linux/sockios.h, net/if.h)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(sock, get_flags, request)[:18])[1]
+        if not flags & up:
+            fcntl.ioctl(sock, set_flags, struct.pack("16sH", b"lo", flags | up))
 
 
 def current() -> Isolation:

@@ -110,6 +110,15 @@ class Mode:
         """[main] A left click or a touch in the window; return True if the mode used it."""
         return False
 
+    def on_pointer_drag(self, context: ModeContext, press: PointerPress) -> bool:
+        """[main] The pointer moved while the left button or the finger that went down stays down
+        (a slider follows it); return True if the mode used it."""
+        return False
+
+    def on_pointer_release(self, context: ModeContext, press: PointerPress) -> bool:
+        """[main] The left button or the finger came up; return True if the mode used it."""
+        return False
+
     def on_line(self, context: ModeContext, line: str) -> None:
         """[main] A line typed into the chat and sent (in a window with the chat on)."""
 
@@ -129,3 +138,11 @@ class Mode:
     def after_records(self, context: ModeContext, status: SessionStatus) -> None:
         """[main] After session.json is final and the logs are closed (e.g. build a report from them).
         A signal now stops this step only; `context.emit` writes nothing any more."""
+
+    def last_screen_s(self, context: ModeContext, status: SessionStatus) -> float | None:
+        """[main] After the records are closed, in a window: how long a last screen (a study's thank-you)
+        stays up, in seconds (math.inf: until Enter or Esc); None for none. Drawn by draw_last_screen."""
+        return None
+
+    def draw_last_screen(self, context: ModeContext, surface: Any, left_s: float) -> None:
+        """[main] The last screen, drawn while it stays up; `left_s` until it closes by itself (math.inf: never)."""

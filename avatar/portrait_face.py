@@ -228,7 +228,22 @@ def blend_faces(a: PortraitFace, b: PortraitFace, s: float) -> PortraitFace:
     # Only the face dissolves: a's hair, clothes and background stay a's.
     mask = np.zeros(a.image.shape[:2], dtype=np.float32)
     cv2.fillPoly(mask, [np.round(target[list(FACE_OVAL)] * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
+    warped_b = _match_colours(warped_b, warped_a, mask > 0.5)
     alpha = s * cv2.GaussianBlur(mask, (0, 0), 0.08 * fa.iod)[..., None]
     image = np.clip(warped_a * (1.0 - alpha) + warped_b * alpha + 0.5, 0, 255).astype(np.uint8)
     z = (1.0 - s) * a.landmarks[:, 2] + s * b.landmarks[:, 2] * fa.iod / fb.iod
     return PortraitFace(image, np.column_stack([target, z]).astype(np.float32), f"{a.source}+{b.source}@{s:.2f}")
+
+
+def _match_colours(image: np.ndarray, reference: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`image` with its colours inside `region` moved to the reference's mean and spread, channel by channel
+    in Lab (Reinhard et al. 2001): a morph between two skins then dissolves shape and features, not a
+    patchwork of two lightings and tones."""
+    if region.sum() < 16:
+        return image
+    lab = cv2.cvtColor(np.ascontiguousarray(image, dtype=np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
+    ref = cv2.cvtColor(np.ascontiguousarray(reference, dtype=np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
+    mean, std = lab[region].mean(axis=0), lab[region].std(axis=0) + 1e-3
+    ref_mean, ref_std = ref[region].mean(axis=0), ref[region].std(axis=0)
+    lab = (lab - mean) * np.clip(ref_std / std, 0.5, 2.0) + ref_mean
+    return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)

@@ -11,9 +11,11 @@ import math
 import time
 from dataclasses import dataclass
 
+from avatar import fonts
 from avatar._pygame import pygame  # imported the fast way (see avatar/_pygame.py), with gfxdraw
 from avatar.rig import NEUTRAL, Controls
 from avatar.styles import Style, load_style
+from avatar.ui_scale import scaled_px
 
 Point = tuple[float, float]
 
@@ -97,22 +99,15 @@ class AvatarRenderer:
 
     def __init__(self, style: Style | str | None = None):
         self.style = style if isinstance(style, Style) else load_style(style)
-        self._fonts: dict[int, pygame.font.Font] = {}
         self._text_cache: dict[tuple, pygame.Surface] = {}
         self._background: tuple[tuple[int, int], pygame.Surface] | None = None
         self._blush: dict[int, pygame.Surface] = {}
 
     # -- caches -----------------------------------------------------------------------------
 
-    def font(self, size_px: int) -> pygame.font.Font:
-        """pygame's default font at `size_px`, created once per size."""
-        size_px = max(8, int(size_px))
-        f = self._fonts.get(size_px)
-        if f is None:
-            if not pygame.font.get_init():
-                pygame.font.init()
-            f = self._fonts[size_px] = pygame.font.Font(None, size_px)
-        return f
+    def font(self, size_px: int) -> fonts.Font:
+        """The screens' font at `size_px` (avatar.fonts: broad coverage, per-glyph fallback)."""
+        return fonts.font(size_px)  # avatar.fonts keeps them: it knows when pygame.quit() has freed them
 
     def _text(self, text: str, size_px: int, color) -> pygame.Surface:
         text = safe_text(text)  # a chat reply or a file's text may hold a NUL, which pygame refuses
@@ -183,11 +178,13 @@ class AvatarRenderer:
         status: str | None = None,
         bubble: str | None = None,
         caption: str | None = None,
+        caption_marked: tuple[int, int] | None = None,
     ) -> None:
         """Clear `surface` and draw the face for `controls`, plus the optional text overlays.
 
         status: a small line at the bottom-left (source, faces, fps); bubble: speech-bubble text;
-        caption: a line at the top (attract mode). None draws nothing for each.
+        caption: a line at the top (attract mode, the chat's typed line), with the characters
+        caption_marked (start, end) underlined (an input method's composition). None draws nothing for each.
         """
         st = self.style
         sh, ln, g, col = st.shape, st.lines, st.gains, st.colors
@@ -329,7 +326,7 @@ class AvatarRenderer:
                 ]
                 _stroke(surface, col.outline, pts, px_line(ln.lid * 0.6) * (0.5 + 0.5 * k), taper=0.6)
 
-        self.draw_overlays(surface, status=status, bubble=bubble, caption=caption)
+        self.draw_overlays(surface, status=status, bubble=bubble, caption=caption, caption_marked=caption_marked)
 
     def _draw_hair(self, surface, flat, proj, head_pts, asp: float, outline_px: float) -> None:
         col = self.style.colors
@@ -474,21 +471,21 @@ class AvatarRenderer:
     # -- overlays ---------------------------------------------------------------------------
 
     def draw_overlays(self, surface: pygame.Surface, status: str | None = None, bubble: str | None = None,
-                      caption: str | None = None) -> None:
+                      caption: str | None = None, caption_marked: tuple[int, int] | None = None) -> None:
         """Draw only the text overlays of `draw` (no background, no face) over what `surface` already shows."""
         w, h = surface.get_size()
         if w < 4 or h < 4:
             return
         if caption:
-            self._draw_caption(surface, caption)
+            self._draw_caption(surface, caption, caption_marked)
         if bubble:
             self._draw_bubble(surface, bubble, self.layout((w, h)))
         if status:
             self._draw_status(surface, status)
 
-    def _draw_caption(self, surface: pygame.Surface, text: str) -> None:
+    def _draw_caption(self, surface: pygame.Surface, text: str, marked: tuple[int, int] | None = None) -> None:
         w, h = surface.get_size()
-        size = max(12, round(min(h * 0.065, w * 0.05)))
+        size = scaled_px(max(12, round(min(h * 0.065, w * 0.05))))
         img = self._text(text, size, self.style.colors.text)
         if img.get_width() > w * 0.96:
             size = max(8, int(size * w * 0.96 / img.get_width()))
@@ -497,10 +494,16 @@ class AvatarRenderer:
         shadow = self._text(text, size, _shadow_of(self.style.colors.text))
         surface.blit(shadow, (x + max(1, size // 20), y + max(1, size // 20)))
         surface.blit(img, (x, y))
+        if marked is not None:  # the composition's underline, as text editors show it
+            font = self.font(size)
+            x0 = x + font.size(text[: marked[0]])[0]
+            x1 = x + font.size(text[: marked[1]])[0]
+            line_y = y + img.get_height() - max(1, size // 12)
+            pygame.draw.line(surface, self.style.colors.text, (x0, line_y), (x1, line_y), max(1, size // 16))
 
     def _draw_status(self, surface: pygame.Surface, text: str) -> None:
         w, h = surface.get_size()
-        size = max(10, round(min(h, w) * 0.03))
+        size = scaled_px(max(10, round(min(h, w) * 0.03)))
         img = self._text(text, size, self.style.colors.text)
         x, y = max(2, round(w * 0.01)), h - img.get_height() - max(2, round(h * 0.01))
         surface.blit(self._text(text, size, _shadow_of(self.style.colors.text)), (x + 1, y + 1))
@@ -509,7 +512,7 @@ class AvatarRenderer:
     def _draw_bubble(self, surface: pygame.Surface, text: str, lay: FaceLayout) -> None:
         w, h = surface.get_size()
         col = self.style.colors
-        size = max(10, round(min(w, h) * 0.042))
+        size = scaled_px(max(10, round(min(w, h) * 0.042)))
         landscape = w >= h * 1.2
         box_w = round(w * 0.27) if landscape else round(w * 0.9)
         font = self.font(size)
@@ -587,8 +590,11 @@ def safe_text(text: str, newlines: bool = False) -> str:
     return "".join(out)
 
 
-def wrap_text(font: pygame.font.Font, text: str, width_px: int) -> list[str]:
-    """Break text into lines no wider than `width_px` in `font`, at spaces; paragraphs kept (see safe_text)."""
+def wrap_text(font: fonts.Font, text: str, width_px: int) -> list[str]:
+    """Break text into lines no wider than `width_px` in `font`, at spaces; paragraphs kept (see safe_text).
+
+    A word wider than the line on its own (Japanese or Chinese, written without spaces; a long link) is
+    broken between its characters."""
     lines: list[str] = []
     for para in safe_text(text, newlines=True).splitlines() or [""]:
         line = ""
@@ -599,8 +605,24 @@ def wrap_text(font: pygame.font.Font, text: str, width_px: int) -> list[str]:
                 line = word
             else:
                 line = trial
+            while len(line) > 1 and font.size(line)[0] > width_px:
+                cut = _fitting_chars(font, line, width_px)
+                lines.append(line[:cut])
+                line = line[cut:].lstrip()
         lines.append(line)
     return lines
+
+
+def _fitting_chars(font: fonts.Font, text: str, width_px: int) -> int:
+    """How many leading characters of `text` fit in `width_px` (at least one), by bisection."""
+    lo, hi = 1, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.size(text[:mid])[0] <= width_px:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def sweep_controls(n: int) -> list[Controls]:

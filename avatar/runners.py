@@ -120,6 +120,8 @@ class Counts:
     presented: int = 0
     errors: int = 0
     last_t_s: float = 0.0
+    logged: int = 0  # frames answered and handed to the sinks (the run's summary line)
+    with_face: int = 0  # of those, frames with a face found
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Run:
     max_frames: int | None = None
     debug: bool = False
     lab_markers: Any = None  # lsl.MarkerListener with --lsl
-    lab_recorder: Any = None  # lsl.RecorderGate with --wait-for-recorder or --labrecorder (issue 18)
+    lab_recorder: Any = None  # lsl.RecorderGate with --wait-for-recorder or --labrecorder (docs/lsl.md)
     chat: Any = None  # chat.overlay.ChatOverlay in a window with chat on
     inputs: tuple[Any, ...] = ()  # control inputs applied each frame (osc_in.OscControlInput with --osc-in)
     counts: Counts = field(default_factory=Counts)
@@ -167,6 +169,8 @@ class Run:
     def log(self, outcome: FrameOutcome, latency_ms: float) -> None:
         self.sinks.frame(outcome, latency_ms)
         self.counts.last_t_s = max(self.counts.last_t_s, outcome.frame.t_s)
+        self.counts.logged += 1
+        self.counts.with_face += outcome.faces > 0
 
     def present(self, outcome: FrameOutcome, controls=None) -> None:
         latency_ms = self.presenter.show(outcome, controls or outcome.controls)
@@ -219,9 +223,9 @@ class Run:
             self.context.emit(change_t_s, event)
         self.context.lost_camera = self.source.lost
         if self.lab_markers is not None:
-            for event in self.lab_markers.poll_events():  # markers, and markers_dropped (issue 17)
+            for event in self.lab_markers.poll_events():  # markers, and markers_dropped (docs/lsl.md)
                 self.context.emit(t_s, event)
-        for control_input in self.inputs:  # OSC controls (issue 18): as the classroom keys, between two frames
+        for control_input in self.inputs:  # OSC controls (docs/osc.md): as the classroom keys, between two frames
             control_input.apply_pending(self.context, self.mode, t_s)
 
 
@@ -277,6 +281,31 @@ def run_headless(run: Run) -> float:
     return run.counts.last_t_s
 
 
+LAST_SCREEN_FPS = 20
+
+
+def hold_last_screen(run: Run, hold_s: float, stopped: Callable[[], bool]) -> float:
+    """The mode's last screen (a study's thank-you) in the window, after the records are closed: until
+    Enter, Esc or q, the window's close box, `stopped()` (a signal came), or `hold_s` (math.inf: no limit).
+    Returns how long it stayed up, in seconds."""
+    display = run.presenter.display
+    pygame = display.pygame
+    ends = (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_ESCAPE, pygame.K_q)
+    clock = pygame.time.Clock()
+    start = time.monotonic()
+    while not stopped():
+        shown_s = time.monotonic() - start
+        if shown_s >= hold_s:
+            break
+        if any(event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key in ends)
+               for event in pygame.event.get()):
+            break
+        run.mode.draw_last_screen(run.context, display.surface, hold_s - shown_s)
+        display.present()
+        clock.tick(LAST_SCREEN_FPS)
+    return time.monotonic() - start
+
+
 class WindowRunner:
     """Inference in its own thread; the window draws at 60 fps, interpolating between readings."""
 
@@ -287,6 +316,7 @@ class WindowRunner:
         self._done = threading.Event()
         self._stop = threading.Event()
         self._failure: list[BaseException] = []
+        self._text_input_on: bool | None = None  # SDL starts with it on; set on the first events
 
     def _perceive(self) -> None:
         run = self.run
@@ -345,7 +375,7 @@ class WindowRunner:
                     run.present(current, controls)
                 else:
                     run.presenter.draw(controls, current)
-                display.present()
+                run.presenter.present()
                 run.presenter.fps_estimate = clock.get_fps()
                 if self._done.is_set() and not fresh and k >= 1.0:
                     with self._lock:
@@ -364,11 +394,11 @@ class WindowRunner:
         for event in pygame.event.get():
             if event.type == pygame.QUIT and run.mode.window_close_quits:
                 raise StopRequested("window closed")
-            if event.type == pygame.FINGERDOWN:  # x and y are already fractions of the window
-                run.mode.on_pointer(run.context, PointerPress(event.x, event.y, "touch"))
-            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and not event.dict.get("touch"):
-                w, h = run.presenter.display.surface.get_size()  # a touch comes again as a click: taken once
-                run.mode.on_pointer(run.context, PointerPress(event.pos[0] / max(1, w), event.pos[1] / max(1, h)))
+            self._pointer_event(event)
+            if event.type in (pygame.TEXTINPUT, pygame.TEXTEDITING):  # typed text: "très", an input method's "日本語"
+                if run.chat is not None:
+                    run.chat.on_text(event)
+                continue
             if event.type != pygame.KEYDOWN:
                 continue
             if run.chat is not None and run.chat.on_key(event):
@@ -384,3 +414,39 @@ class WindowRunner:
                 run.presenter.display.toggle_fullscreen()
             if event.key == pygame.K_h:
                 run.presenter.toggle_status()
+        self._sync_text_input(pygame)
+
+    def _sync_text_input(self, pygame) -> None:
+        """Text input (an input method, a touch screen's keyboard) is on only while the chat's line is open
+        or typing opens it: otherwise letters stay plain keys (shortcuts, a questionnaire's numbers)."""
+        chat = self.run.chat
+        wanted = chat is not None and chat.takes_text
+        if wanted == self._text_input_on:
+            return
+        self._text_input_on = wanted
+        if wanted:
+            w, h = self.run.presenter.display.surface.get_size()
+            pygame.key.set_text_input_rect(pygame.Rect(0, 0, w, max(1, round(h * 0.1))))  # the typed line's place
+            pygame.key.start_text_input()
+        else:
+            pygame.key.stop_text_input()
+
+    def _pointer_event(self, event) -> None:
+        """Clicks, drags and touches to the mode. A touch comes from SDL twice, as a finger and as an
+        emulated mouse (`touch` set): the mouse copy is dropped, so a touch is applied once."""
+        run = self.run
+        pygame = run.presenter.display.pygame
+        fingers = {pygame.FINGERDOWN: run.mode.on_pointer, pygame.FINGERMOTION: run.mode.on_pointer_drag,
+                   pygame.FINGERUP: run.mode.on_pointer_release}
+        if event.type in fingers:  # x and y are already fractions of the window
+            fingers[event.type](run.context, PointerPress(event.x, event.y, "touch"))
+            return
+        if event.dict.get("touch") or event.type not in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION, pygame.MOUSEBUTTONUP):
+            return
+        if event.type == pygame.MOUSEMOTION:
+            hook = run.mode.on_pointer_drag if event.buttons[0] else None
+        else:
+            hook = (run.mode.on_pointer if event.type == pygame.MOUSEBUTTONDOWN else run.mode.on_pointer_release) if event.button == 1 else None
+        if hook is not None:
+            w, h = run.presenter.display.surface.get_size()
+            hook(run.context, PointerPress(event.pos[0] / max(1, w), event.pos[1] / max(1, h)))

@@ -1,7 +1,7 @@
 """When to take a visitor's own face for `--avatar portrait:self`, and when to let it go.
 
 The avatar becomes the person in front of it only from a calm face: one face, looking at the
-camera, not smiling, wincing, talking or blinking, held still for a whole second. A face caught
+camera, not smiling, open-mouthed, talking or blinking, held still for a whole second. A face caught
 mid-expression would be warped again by every echo and look wrong. The captured face is the
 caller's to keep in memory; this module only says when to take it and when it belongs to nobody
 any more (the person left or another took their place), so nothing here sees or keeps pixels.
@@ -18,10 +18,12 @@ from enum import Enum
 @dataclass(frozen=True)
 class CalmFaceRule:
     seconds: float = 1.0  # a calm face held this long on the source clock
-    max_expression: float = 0.25  # smile, distress, surprise, mouth_open, talking
+    # Smile, surprise, an open mouth or talking: what the portrait's own warps would show twice. A
+    # resting face often reads some distress (brows, lip corners), so it is not asked for.
+    max_expression: float = 0.35
     max_blink: float = 0.5  # lids half closed or more spoil the eyes of the portrait
-    max_head_deg: float = 12.0  # yaw and pitch: the portrait must be frontal
-    max_roll_deg: float = 15.0
+    max_head_deg: float = 20.0  # yaw and pitch: near enough frontal for the mesh warp, as a visitor looks at a screen
+    max_roll_deg: float = 20.0
     max_drift: float = 0.04  # face centre movement over the calm second, a fraction of the frame
     min_face_size: float = 0.12  # the face's larger side, a fraction of the frame: enough pixels to warp
     left_after_s: float = 3.0  # no face this long: the visitor has gone and their face is dropped
@@ -35,7 +37,6 @@ class FaceMoment:
     faces: int
     switched: bool  # the primary face became another person on this frame
     smile: float = 0.0
-    distress: float = 0.0
     surprise: float = 0.0
     mouth_open: float = 0.0
     talking: float = 0.0
@@ -72,7 +73,7 @@ class CalmSecondFinder:
         r = self.rule
         return (
             m.faces == 1
-            and max(m.smile, m.distress, m.surprise, m.mouth_open, m.talking) <= r.max_expression
+            and max(m.smile, m.surprise, m.mouth_open, m.talking) <= r.max_expression
             and m.blink <= r.max_blink
             and abs(m.yaw_deg) <= r.max_head_deg
             and abs(m.pitch_deg) <= r.max_head_deg

@@ -133,3 +133,15 @@ def test_demo_runs_with_video_and_screenshot(tmp_path):
     assert shot.exists() and shot.stat().st_size > 1000
     smile = _column(rows, "smile")
     assert np.nanmax(smile) > 0.6 and np.nanmax(_column(rows, "wince")) > 0.3
+
+
+def test_the_summary_line_says_what_was_kept_and_why_a_run_stopped():
+    from pathlib import Path
+
+    from avatar.app import RunSummary
+
+    assert RunSummary(360, 351, 12.0, None, None, False).line() == (
+        "done: 360 frames, a face in 351 (98%), 12.0 s of source time; no logs kept")
+    stopped = RunSummary(40, 0, 1.3, Path("logs/s1"), Path("a.mp4"), True, stopped="quit key").line()
+    assert stopped == ("stopped (quit key): 40 frames, a face in 0 (0%), 1.3 s of source time; "
+                       "logs in logs/s1; video in a.mp4; streamed over LSL")

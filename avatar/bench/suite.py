@@ -39,7 +39,7 @@ class BenchOptions:
 
 
 def render_numbers(frames: int = RENDER_FRAMES) -> dict:
-    """render_fps_1080p and _720p (the slowest style), and the renderer's details: avatar.render's own benchmark."""
+    """render_fps_1080p and _720p (the slowest style), render_fps_1080p_portrait, and the renderers' details."""
     import os
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -49,7 +49,9 @@ def render_numbers(frames: int = RENDER_FRAMES) -> dict:
 
     pygame.display.init()
     pygame.font.init()
-    return render_benchmark(None, ((1920, 1080), (1280, 720)), frames)
+    from avatar.portrait import portrait_benchmark
+
+    return {**render_benchmark(None, ((1920, 1080), (1280, 720)), frames), **portrait_benchmark((1920, 1080), frames)}
 
 
 def run_bench(options: BenchOptions) -> BenchResult:
@@ -101,6 +103,7 @@ def run_bench(options: BenchOptions) -> BenchResult:
         latency_ms_p95=round(percentile(realtime.latency_ms, 95), 3),
         render_fps_1080p=render.pop("render_fps_1080p", None),
         render_fps_720p=render.pop("render_fps_720p", None),
+        render_fps_1080p_portrait=render.pop("render_fps_1080p_portrait", None),
         # Peak RSS of `run.py --headless --log-dir` over the clip, a process of its own, as users run it.
         rss_mb_peak=max((rss for rss in process.pipeline_rss_mb if rss is not None), default=round(rss_mb_peak(), 1)),
         bare_ms_p50=round(percentile(bare_ms, 50), 3),

@@ -9,31 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatar.questionnaire import NO, YES, Item, ItemKind, vas_value
+from avatar.strings import say
 
 
 class TextPainter:
-    """Cached text surfaces in pygame's default font, for the modes' panels (pygame is imported lazily)."""
+    """Cached text surfaces in the screens' font (avatar.fonts), for the modes' panels (pygame is imported lazily).
+
+    Every size asked for is a screen's design size; the painter draws it times --ui-scale (avatar.ui_scale),
+    and measures with the same fonts (`font`, `wrap`), so a layout that measures here fits what is drawn."""
 
     def __init__(self, limit: int = 512):
-        self._fonts: dict[int, object] = {}
         self._cache: dict[tuple, object] = {}
         self._limit = limit
 
     def font(self, size_px: int):
-        import pygame
+        from avatar.ui_scale import scaled_px
 
-        size_px = max(8, int(size_px))
-        if size_px not in self._fonts:
-            if not pygame.font.get_init():
-                pygame.font.init()
-            self._fonts[size_px] = pygame.font.Font(None, size_px)
-        return self._fonts[size_px]
+        return self._font_at(scaled_px(size_px))
+
+    def _font_at(self, px: int):
+        from avatar.fonts import font
+
+        return font(px)  # broad coverage, per-glyph fallback; kept by avatar.fonts, which knows when pygame.quit() frees them
 
     def render(self, text: str, size_px: int, color):
         from avatar.render import safe_text
+        from avatar.ui_scale import scaled_px
 
         text = safe_text(text)  # a protocol's or a chat's text may hold a NUL, which pygame refuses
-        key = (text, int(size_px), tuple(color))
+        key = (text, scaled_px(size_px), tuple(color))
         surf = self._cache.get(key)
         if surf is None:
             if len(self._cache) >= self._limit:
@@ -148,7 +152,7 @@ def item_layout(item: Item, size: tuple[int, int]) -> ItemLayout:
     elif item.kind is ItemKind.YESNO:
         bw, bh, gap = unit * 0.34, unit * 0.17, unit * 0.08
         left = (w - 2 * bw - gap) / 2
-        for i, (value, label) in enumerate(((YES, "Yes"), (NO, "No"))):
+        for i, (value, label) in enumerate(((YES, say("study.yes")), (NO, say("study.no")))):
             buttons.append(Button(value, label, str(i + 1),
                                   (round(left + i * (bw + gap)), round(answers_y - bh / 2), round(bw), round(bh))))
         answers_top = answers_y - bh / 2 - unit * 0.05
@@ -171,10 +175,10 @@ def item_layout(item: Item, size: tuple[int, int]) -> ItemLayout:
 def answer_hint(item: Item) -> str:
     """The line under an item that says how to answer it."""
     if item.kind is ItemKind.VAS:
-        return "Click or tap the line, or use the arrow keys and Enter"
+        return say("study.answer_hint_vas")
     if item.kind is ItemKind.YESNO:
-        return "Press 1 for yes or 2 for no, or click or tap your answer"
-    return f"Press a key from 1 to {len(item.choices)}, or click or tap your answer"
+        return say("study.answer_hint_yesno")
+    return say("study.answer_hint_scale", n=len(item.choices))
 
 
 def draw_item_screen(surface, painter: TextPainter, item: Item, layout: ItemLayout, heading: str = "",

@@ -12,7 +12,7 @@ from avatar.bench.result import PIPELINE_OVER_BARE_MIN, Budget, Soak
 
 TOP_LEVEL_KEYS = [
     "perception_ms_p50", "perception_ms_p95", "pipeline_fps", "latency_ms_p50", "latency_ms_p95", "render_fps_1080p",
-    "render_fps_720p", "rss_mb_peak", "bare_ms_p50", "bare_ms_p95", "bare_fps", "bare_num_faces", "pipeline_num_faces",
+    "render_fps_720p", "render_fps_1080p_portrait", "rss_mb_peak", "bare_ms_p50", "bare_ms_p95", "bare_fps", "bare_num_faces", "pipeline_num_faces",
     "bare_num_faces2_ms_p50", "bare_num_faces2_fps", "ratios", "budgets", "budgets_pass", "cpu", "cores", "versions", "clip",
     "frames_per_run", "rounds", "latency_run", "render", "startup_s", "process", "bench_rss_mb_peak",
 ]
@@ -24,7 +24,8 @@ def test_the_json_object_has_todays_keys_in_todays_order():
     assert list(report) == TOP_LEVEL_KEYS
     assert set(report["budgets"]) == BUDGET_ITEMS
     assert all(set(item) == {"value", "limit", "op", "pass"} for item in report["budgets"].values())
-    assert set(report["ratios"]) == {"perception_over_bare", "pipeline_fps_over_bare_fps", "latency_minus_bare_ms"}
+    assert set(report["ratios"]) == {"perception_over_bare", "pipeline_fps_over_bare_fps", "latency_minus_bare_ms",
+                                     "portrait_render_over_bare"}
     assert report["clip"]["size"] == [640, 360] and report["process"]["ratio"] == pytest.approx(3.1 / 2.7, abs=1e-3)
     assert "soak" not in report
 
@@ -65,3 +66,15 @@ def test_every_budget_is_a_limit_from_the_same_runs_bare_loop():
 def test_a_budget_with_nothing_measured_fails():
     assert not Budget(None, 60.0, Op.AT_LEAST).passed
     assert not measured(render_fps_1080p=None).budgets_pass
+
+
+def test_the_portrait_is_judged_when_measured_and_older_results_still_read():
+    result = measured(render_fps_1080p_portrait=250.0, bare_ms_p50=10.0)
+    report = result.to_json()
+    assert report["ratios"]["portrait_render_over_bare"] == round(4.0 / 10.0, 3)
+    assert report["budgets"]["render_fps_1080p_portrait"]["pass"] and report["budgets"]["portrait_render_over_bare"]["pass"]
+    assert not measured(render_fps_1080p_portrait=200.0, bare_ms_p50=9.0).budgets["portrait_render_over_bare"].passed
+    older = measured().to_json()
+    del older["render_fps_1080p_portrait"], older["ratios"]["portrait_render_over_bare"]
+    read = BenchResult.from_json(older)
+    assert read.render_fps_1080p_portrait is None and "render_fps_1080p_portrait" not in read.budgets
