@@ -62,7 +62,7 @@ SPEC = "portrait"
 RING_SCALE = 1.55  # the fixed ring around the face outline: room for the jaw and a head turn to move into
 SMOOTH_PX = 1.2  # blur on each field (not the image): hides the creases along mesh edges
 # The photo turns, nods and tilts less than a cartoon: a photo has no far side to show.
-HEAD_SHARE = 0.6  # of the rig's angle
+HEAD_SHARE = 0.35  # of the rig's angle
 YAW_DEG, PITCH_DEG, ROLL_DEG = 15.0, 9.0, 12.0  # each basis' angle: the most the photo turns
 HEAD_BASES = ("yaw", "pitch", "roll", "breath")  # the bases composed over the expression's, not summed with them
 HEAD_AXIS_IOD = 0.9  # how far behind the face's rim the head turns about, face units (the neck, roughly)
