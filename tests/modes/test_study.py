@@ -265,7 +265,10 @@ log_dir, actions, stop_at, cli_args = Path(sys.argv[1]), sys.argv[2].split(","),
 
 def items_shown() -> int:
     sessions = [p for p in log_dir.iterdir() if p.is_dir()] if log_dir.is_dir() else []
-    return (sessions[0] / "events.jsonl").read_text().count('"type": "item_onset"') if sessions else 0
+    try:  # the session's folder is made a moment before its files
+        return (sessions[0] / "events.jsonl").read_text().count('"type": "item_onset"') if sessions else 0
+    except FileNotFoundError:
+        return 0
 
 
 def event_for(action: str):
