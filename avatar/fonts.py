@@ -26,6 +26,7 @@ PRIMARY_FILE = "DejaVuSans-Bold.ttf"  # bold, like pygame's default font: read f
 # the line height and the width of a line of Latin text within a few per cent of what the screens'
 # layouts were made with (measured at 20, 40 and 80 px: "Hello world" 76/72, 151/153, 306/303 px wide).
 SIZE_SCALE = 0.6
+DEFAULT_FONT_EM = 0.68  # pygame's own default font (when DejaVu is missing) draws its em at about this share of the size asked
 # Faces looked for on the system, in order, for glyphs the primary lacks (pygame.font.match_font names).
 FALLBACK_FAMILIES = (
     "notosanscjkjp", "notosanscjksc", "notosanscjktc", "notosanscjkkr", "droidsansfallbackfull", "droidsansfallback",
@@ -205,6 +206,11 @@ class Font:
             out.blit(img, (x, ascent - face.get_ascent()))
             x += img.get_width()
         return out
+
+    @property
+    def em_px(self) -> int:
+        """The height of the font's em square in pixels: what "24 px text" means on a screen."""
+        return self._px if self._chain.paths[0] is not None else round(self._px * DEFAULT_FONT_EM)
 
     def get_linesize(self) -> int:
         return self._primary.get_linesize()

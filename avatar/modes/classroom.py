@@ -65,12 +65,14 @@ CHANNELS = (
 )
 CHANNEL_PRIORITY = (0, 4, 3, 5, 1, 2)
 
-# Text sizes in pixels at a 1080-pixel-high window: a screen of another height scales them with it, and
-# --ui-scale multiplies them (avatar.ui_scale). The smallest is 24 px: legible from the back of a classroom.
-SMALL_PX = 24  # blendshape names, the plot's legend, the key hints, the camera's label
-BODY_PX = 30  # the state and the channel bars
-CAPTION_PX = 42
-BANNER_PX = 52
+# Text sizes at a 1080-pixel-high window, as the painter is asked for them: the screens' font draws its
+# em square at 0.6 of that (avatar.fonts.SIZE_SCALE), so SMALL_PX gives letters of a 24-pixel em, the
+# least that is read from the back of a classroom. A screen of another height scales them with it, and
+# --ui-scale multiplies them (avatar.ui_scale).
+SMALL_PX = 40  # blendshape names, the plot's legend, the key hints, the camera's label: a 24 px em
+BODY_PX = 46  # the state and the channel bars: 28 px
+CAPTION_PX = 58  # 35 px
+BANNER_PX = 72  # 43 px
 SLIDER_HIT_PX = 60  # a slider's track takes a finger or a click anywhere in this height (>= 48 px)
 SLIDER_STEP = 0.05  # a dragged slider moves in these steps: every step is a model command and a logged event
 
@@ -200,16 +202,17 @@ class ClassroomLayout:
     camera: Rect
     channels: Rect
     avatar: Rect
-    state: Rect
+    state: Rect  # the familiarity and load sliders, under the avatar
+    settings: Rect  # the model's state in words (condition, delay, lapses, ...), above the blendshapes
     blendshapes: Rect
     plot: Rect
     caption: Rect
     sliders: tuple[Slider, ...]
-    state_rows: int  # how many of the state's rows (after the sliders) fit
+    state_rows: int  # how many of the settings' rows fit
 
     def panels(self) -> dict[str, Rect]:
         return {"camera": self.camera, "channels": self.channels, "avatar": self.avatar, "state": self.state,
-                "blendshapes": self.blendshapes, "plot": self.plot, "caption": self.caption}
+                "settings": self.settings, "blendshapes": self.blendshapes, "plot": self.plot, "caption": self.caption}
 
 
 STATE_ROWS = 6  # condition, delay, lapses, gain, mapping / guard, learned: dropped from the end when they do not fit
@@ -410,17 +413,18 @@ class ClassroomMode(Mode):
         plot_h = max(round(170 * u), 4 * self._line(SMALL_PX + 2, u) + self._line(SMALL_PX, u) + 2 * pad)
         top = pad
         body_h = max(1, h - caption_h - plot_h - 3 * pad - top)
+        if body_h < 0.4 * h:  # very large text on a small window: the avatar before the plot
+            plot_h = 0
+            body_h = max(1, h - caption_h - 2 * pad - top)
         col_w = (w - 4 * pad) // 3
         cx, rx = 2 * pad + col_w, 3 * pad + 2 * col_w
         cam_h = round(min(body_h * 0.55, col_w * 0.75))
         camera = (pad, top, col_w, cam_h)
         channels = (pad, top + cam_h + pad, col_w, body_h - cam_h - pad)
-        # The centre: the state under the avatar, as tall as its sliders and rows need, but the avatar keeps 40 %.
+        # The centre: the avatar, as large as the sliders under it leave (it is what the class watches).
         body_line = self._line(BODY_PX, u)
         slider_h = body_line + self._px(SLIDER_HIT_PX, u)
-        row_pitch = round(body_line * 1.2)
-        state_h = min(round(body_h * 0.6), 2 * slider_h + (STATE_ROWS - 1) * row_pitch + body_line + 2 * pad)
-        rows = max(0, min(STATE_ROWS, (state_h - 2 * slider_h - 2 * pad - body_line) // max(1, row_pitch) + 1))
+        state_h = 2 * slider_h + 2 * pad
         state = (cx, top + body_h - state_h, col_w, state_h)
         avatar = (cx, top, col_w, body_h - state_h - pad)
         sliders = []
@@ -429,22 +433,36 @@ class ClassroomMode(Mode):
         for i, name in enumerate(("familiarity", "load")):
             band_y = state[1] + pad + i * slider_h + body_line
             sliders.append(Slider(name, (cx, band_y, col_w, self._px(SLIDER_HIT_PX, u)), (inner_x + knob, inner_x + inner_w - knob)))
+        # The right: the model's state in words on top, the strongest blendshapes under it.
+        row_pitch = round(body_line * 1.2)
+        settings_h = min(round(body_h * 0.45), (STATE_ROWS - 1) * row_pitch + body_line + 2 * pad)
+        rows = max(0, min(STATE_ROWS, (settings_h - 2 * pad - body_line) // max(1, row_pitch) + 1))
+        right_w = w - pad - rx
+        settings = (rx, top, right_w, settings_h)
+        blendshapes = (rx, top + settings_h + pad, right_w, body_h - settings_h - pad)
         return ClassroomLayout(
             size=(w, h), unit=u, pad=pad, camera=camera, channels=channels, avatar=avatar, state=state,
-            blendshapes=(rx, top, w - pad - rx, body_h), plot=(pad, top + body_h + pad, w - 2 * pad, plot_h),
+            settings=settings, blendshapes=blendshapes, plot=(pad, top + body_h + pad, w - 2 * pad, plot_h),
             caption=(0, h - caption_h, w, caption_h), sliders=tuple(sliders), state_rows=rows)
 
     def banner_rect(self, text: str, lay: ClassroomLayout) -> tuple[Rect, list[str]]:
         """A changed control's banner: across the top of the avatar's panel, wrapped to its width, so it
         never covers the camera, the bars, the blendshapes or the sliders."""
         ax, ay, aw, ah = lay.avatar
-        size = self._px(BANNER_PX, lay.unit)
-        margin = lay.pad
+        size, margin = self.banner_px(lay), lay.pad
         lines = self._painter.wrap(text, size, aw - 4 * margin)
         line_h = self._painter.font(size).get_linesize()
         lines = lines[: max(1, (ah - 2 * margin) // max(1, line_h))]
         box_h = min(ah - margin, len(lines) * line_h + 2 * margin)
         return (ax + margin, ay + margin // 2, aw - 2 * margin, box_h), lines
+
+    def banner_px(self, lay: ClassroomLayout) -> int:
+        """The banner's text size: BANNER_PX, or less when a large --ui-scale on a small window leaves the
+        avatar's panel lower than one line of it (the banner stays on the avatar, whatever the scale)."""
+        size = self._px(BANNER_PX, lay.unit)
+        while size > 8 and self._painter.font(size).get_linesize() > lay.avatar[3] - 2 * lay.pad:
+            size -= 2
+        return size
 
     # -- drawing -----------------------------------------------------------------------------------
 
@@ -585,8 +603,7 @@ class ClassroomMode(Mode):
         x, y, w, h = lay.state
         self._panel(surface, lay.state, u)
         size, line = self._px(BODY_PX, u), self._line(BODY_PX, u)
-        rows = self._state_rows(snap)[: lay.state_rows] if snap is not None else []
-        labels = [say("classroom.setting_familiarity"), say("classroom.setting_load")] + [name for name, _, _ in rows]
+        labels = [say("classroom.setting_familiarity"), say("classroom.setting_load")]
         value_x = x + pad + min(w * 0.55, max(self._painter.font(size).size(t)[0] for t in labels) + pad)
         value_w = x + w - pad - value_x
         for slider in lay.sliders:
@@ -613,7 +630,19 @@ class ClassroomMode(Mode):
                 pygame.draw.rect(surface, colour, (x0, mid - thick // 2, kx - x0, thick), border_radius=thick // 2)
                 pygame.draw.circle(surface, p.text if held else colour, (kx, mid), knob)
                 pygame.draw.circle(surface, p.background, (kx, mid), knob, max(2, round(3 * u)))
-        ry = y + pad + 2 * (line + (lay.sliders[0].hit[3] if lay.sliders else 0))
+        self._draw_settings(surface, snap, lay)
+
+    def _draw_settings(self, surface, snap, lay: ClassroomLayout) -> None:
+        p, u, pad = self.palette, lay.unit, lay.pad
+        x, y, w, h = lay.settings
+        self._panel(surface, lay.settings, u)
+        size, line = self._px(BODY_PX, u), self._line(BODY_PX, u)
+        rows = self._state_rows(snap)[: lay.state_rows] if snap is not None else []
+        if not rows:
+            return
+        value_x = x + pad + min(w * 0.55, max(self._painter.font(size).size(name)[0] for name, _, _ in rows) + pad)
+        value_w = x + w - pad - value_x
+        ry = y + pad
         pitch = min(line * 1.3, (y + h - pad - line - ry) / max(1, len(rows) - 1))  # the rows spread over what is left
         for name, value, color in rows:
             self._painter.blit(surface, name, size, p.dim, (x + pad, ry))
@@ -661,6 +690,8 @@ class ClassroomMode(Mode):
 
         p, u, pad = self.palette, lay.unit, lay.pad
         x, y, w, h = lay.plot
+        if h <= 0:
+            return
         self._panel(surface, lay.plot, u)
         legend = ((say("classroom.plot_smile"), p.smile), (say("classroom.plot_echo"), p.echo),
                   (say("classroom.plot_distress"), p.distress), (say("classroom.plot_concern"), p.concern))
@@ -731,7 +762,8 @@ class ClassroomMode(Mode):
             return
         rect, lines = self.banner_rect(text, lay)
         pygame.draw.rect(surface, self.palette.smile, rect, border_radius=max(2, round(12 * lay.unit)))
-        size, line = self._px(BANNER_PX, lay.unit), self._line(BANNER_PX, lay.unit)
+        size = self.banner_px(lay)
+        line = self._painter.font(size).get_linesize()
         ty = rect[1] + (rect[3] - len(lines) * line) / 2
         for text_line in lines:
             self._painter.blit(surface, text_line, size, self.palette.background, (rect[0] + rect[2] / 2, ty), "midtop")
