@@ -94,6 +94,18 @@ def draw_operator_panel(surface, painter: TextPainter, status: OperatorStatus, n
                  (box.x + pad, box.bottom - pad), "bottomleft")
 
 
+def operator_panel_height(painter: TextPainter, status: OperatorStatus, note: str, width: int, line_px: int) -> int:
+    """What draw_operator_panel's lines take at `width`: the corner covers no more of the participant's screen."""
+    pad = line_px * 0.5
+    line = painter.font(line_px).get_linesize()
+    rows = 1 + sum(len(painter.wrap(text, line_px, int(width - 2 * pad))) for text in status_lines(status))
+    height = 2 * pad + line + line_px * 0.2 + (rows - 1) * (line + line_px * 0.15)
+    if note:
+        height += painter.font(round(line_px * 1.2)).get_linesize() + line_px * 0.3
+    height += painter.font(max(12, round(line_px * 0.75))).get_linesize() + pad  # the hint at the bottom
+    return round(height)
+
+
 def check_operator_display(index: int, participant_screen: int) -> None:
     """Refuse, before anything opens, an operator display that is not there or is the participant's."""
     if index == participant_screen:
@@ -203,7 +215,10 @@ class OperatorView:
         line_px = max(14, round(h * 0.028))
         margin = round(h * 0.02)
         if self.visible:
-            width, height = round(max(w * 0.36, line_px * 17)), round(line_px * 13.5)
+            font = self._painter.font(line_px)
+            widest = max(font.size(text)[0] for text in (*status_lines(status), say("study.operator_hint"), note))
+            width = round(min(w * 0.4, widest + line_px * 1.2))  # as narrow as its lines: it covers the participant's screen
+            height = operator_panel_height(self._painter, status, note, width, line_px)
             draw_operator_panel(surface, self._painter, status, note, (margin, h - margin - height, width, height), line_px)
         elif note:  # hidden view: only the note, small, in the corner, away from the face
             self._painter.blit(surface, note, line_px, NOTE, (margin, h - margin), "bottomleft")
