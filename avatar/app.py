@@ -66,6 +66,9 @@ class RunSettings:
     ui_scale: float = 1.0  # --ui-scale: every screen's text this much larger than its design (avatar.ui_scale)
     avatar: str | None = None  # style name or path; None for the default style
     self_similarity: float | None = None  # --self-similarity: the visitor's face blended into the portrait by S
+    # Headless: decode ahead and answer in threads of their own, for speed on one run; a batch worker
+    # sets False and uses one core, as its Dask worker's single thread promises (avatar/batch_worker.py).
+    overlap_threads: bool = True
     calibrate_s: float = 0.0
     debug: bool = False
     lsl: bool = False
@@ -299,7 +302,7 @@ def _run(run: Run, settings: RunSettings, session_info: dict, start_notices: tup
         run.mode.on_start(run.context)
         for notice in start_notices:
             print(f"notice: {notice}", file=sys.stderr)
-        last_t = run_headless(run) if settings.headless else WindowRunner(run).loop()
+        last_t = run_headless(run, overlap=settings.overlap_threads) if settings.headless else WindowRunner(run).loop()
         reason = run.mode.finished_reason() or reason
     except StopRequested as stop:
         status, reason = SessionStatus.ABORTED, stop.reason

@@ -139,7 +139,10 @@ def run_video(job: VideoJob) -> VideoResult:
         source = job.input.hashed()
         shutil.rmtree(temporary, ignore_errors=True)  # a retry after a worker died starts clean
         temporary.mkdir(parents=True, mode=0o700)
-        settings = dataclasses.replace(job.settings, source=job.input.path, log_dir=temporary, headless=True)
+        # One core per worker: N single-threaded workers fill N cores; the live run's decode-ahead and
+        # answering threads would make them fight over the same cores (the rows are the same either way).
+        settings = dataclasses.replace(job.settings, source=job.input.path, log_dir=temporary, headless=True,
+                                       overlap_threads=False)
         crash = _kill_me_later_if_asked(Path(job.input.path).name)
         notices = io.StringIO()
         with contextlib.redirect_stderr(notices):  # the run's notices go in the summary, not over the progress bar

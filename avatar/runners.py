@@ -24,7 +24,7 @@ from avatar.pipeline import Pipeline
 from avatar.presenter import Presenter
 from avatar.sinks import Sinks
 from avatar.sources import Source
-from avatar.threads import Prefetcher, Worker
+from avatar.threads import InPlace, Prefetcher, Worker
 
 RENDER_FPS = 60
 T = TypeVar("T")
@@ -182,12 +182,13 @@ class Run:
         for frame, _ in self.prepared_frames(None):
             yield frame
 
-    def prepared_frames(self, prepare: Callable[[Frame], T] | None) -> Iterator[tuple[Frame, T | None]]:
+    def prepared_frames(self, prepare: Callable[[Frame], T] | None, ahead: bool = True) -> Iterator[tuple[Frame, T | None]]:
         """Source frames, each with `prepare(frame)`, honouring --max-frames. A file is decoded and
-        prepared ahead in a thread of its own, so the model's thread goes from one inference to the next.
-        None where there is no `prepare` or it failed (the frame's own thread meets the error again)."""
+        prepared ahead in a thread of its own (unless `ahead` is False), so the model's thread goes from one
+        inference to the next. None where there is no `prepare` or it failed (the frame's own thread meets
+        the error again)."""
         items = _with_prepared(self.source, prepare)
-        items = items if self.source.is_live else Prefetcher(items, name="decode")
+        items = items if self.source.is_live or not ahead else Prefetcher(items, name="decode")
         try:
             for frame, prepared in self._guarded(items):
                 if self.max_frames is not None and self.counts.processed >= self.max_frames:
@@ -238,13 +239,15 @@ def _with_prepared(frames: Iterable[Frame], prepare: Callable[[Frame], T] | None
         yield frame, prepared
 
 
-def run_headless(run: Run) -> float:
+def run_headless(run: Run, overlap: bool = True) -> float:
     """Every frame is read, answered and logged, in order, in three overlapping threads.
 
     One decodes ahead, the main thread runs the face model (which releases the GIL), and a third
     turns each reading into the echo, draws and logs it while the next frame is read. The mode's
     hooks all run in that third thread, in frame order, so a block boundary falls on exactly the
-    frame it would in a single thread. Returns the source time of the last frame read.
+    frame it would in a single thread. `overlap` False runs all three in this thread, one after the
+    other (a batch worker: one core each); the rows are the same. Returns the source time of the last
+    frame read.
     """
     timer_start = time.perf_counter()
     mode_done = threading.Event()
@@ -260,9 +263,9 @@ def run_headless(run: Run) -> float:
         if outcome is not None:
             run.present(outcome)
 
-    presenter = Worker(answer_and_present, name="respond")
+    presenter = Worker(answer_and_present, name="respond") if overlap else InPlace(answer_and_present)
     try:
-        for frame, image in run.prepared_frames(run.pipeline.prepare):
+        for frame, image in run.prepared_frames(run.pipeline.prepare, ahead=overlap):
             if mode_done.is_set():
                 break
             run.watch_inputs(frame.t_s)

@@ -108,3 +108,17 @@ class Worker:
         self._queue.put(_END)
         self._thread.join()
         self._raise_if_failed()
+
+
+class InPlace:
+    """Worker's interface, run in the submitting thread: for a process that must use one core only (a
+    batch worker, where N single-threaded workers fill N cores and threads of their own would only fight)."""
+
+    def __init__(self, handle: Callable[[Any], None]):
+        self._handle = handle
+
+    def submit(self, item: Any) -> None:
+        self._handle(item)
+
+    def close(self) -> None:
+        pass

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from avatar.threads import Prefetcher, Worker
+from avatar.threads import InPlace, Prefetcher, Worker
 
 
 def test_prefetcher_keeps_order():
@@ -73,3 +73,12 @@ def test_worker_error_is_raised_in_the_submitting_thread():
         for i in range(1000):
             worker.submit(i)
         worker.close()
+
+
+def test_in_place_runs_each_item_in_the_submitting_thread_in_order():
+    seen = []
+    worker = InPlace(lambda item: seen.append((item, threading.current_thread())))
+    for item in range(3):
+        worker.submit(item)
+    worker.close()
+    assert seen == [(0, threading.current_thread()), (1, threading.current_thread()), (2, threading.current_thread())]
