@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avatar.errors import first_line
+from avatar.errors import SourceError, first_line
 
 PARTIAL_DIR = ".partial"  # DIR/.partial/<batch id>-<name>: work in progress, never a result
 TEST_KILL_ENV = "AVATAR_TEST_KILL_WORKER_ON"  # tests only: a worker kills itself (SIGKILL) mid-way through this file
@@ -129,6 +129,7 @@ def _kill_me_later_if_asked(name: str) -> threading.Timer | None:
 def run_video(job: VideoJob) -> VideoResult:
     """Run one video; never raises for a bad video (the result says what went wrong)."""
     from avatar.app import run_mirror
+    from avatar.sources import open_source
 
     started = time.perf_counter()
     temporary = partial_folder(Path(job.out), job.batch_id, job.name)
@@ -145,12 +146,15 @@ def run_video(job: VideoJob) -> VideoResult:
                                        overlap_threads=False)
         crash = _kill_me_later_if_asked(Path(job.input.path).name)
         notices = io.StringIO()
+        video = open_source(settings.source, settings.duration_s, settings.realtime, settings.loop)
         with contextlib.redirect_stderr(notices):  # the run's notices go in the summary, not over the progress bar
-            code = run_mirror(settings)
+            code = run_mirror(settings, source=video)
         (session,) = [p for p in temporary.iterdir() if p.is_dir()]
         info = json.loads((session / "session.json").read_text(encoding="utf-8"))
         if code != 0 or info.get("status") != "finished":
             raise RuntimeError(f"the run ended {info.get('status')}: {info.get('reason')}")
+        if video.cut_short is not None:  # a truncated recording is not a result: `python -m avatar --headless` keeps its part
+            raise SourceError(video.cut_short)
         seconds = time.perf_counter() - started
         _record_batch(session, info, job, source, seconds, notices.getvalue())
         _move_into_place(session, Path(job.out) / job.name, temporary)

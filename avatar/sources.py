@@ -62,6 +62,7 @@ class Source:
     fps: float = DEFAULT_FILE_FPS
     is_live: bool = False
     notices: list[str]
+    cut_short: str | None = None  # why a file gave fewer frames than its header promised (cut or corrupt), once it has
 
     def read(self) -> Frame | None:  # None at the end
         raise NotImplementedError
@@ -193,11 +194,10 @@ class VideoFileSource(Source):
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 image = self._grab()
             if image is None:
-                if self._ended_early():
-                    self.notices.append(
-                        f"video ended early at frame {self._frames_this_pass} of "
-                        f"{int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))}: {show_path(self.path)} may be cut or corrupt"
-                    )
+                if self._ended_early() and self.cut_short is None:
+                    self.cut_short = (f"video ended early at frame {self._frames_this_pass} of "
+                                      f"{int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))}: {show_path(self.path)} may be cut or corrupt")
+                    self.notices.append(self.cut_short)
                 return None
             stamp_s = self._stamp_s()
         # Never backwards: a repeated or reordered timestamp holds the time (the face reader bumps equal ones).

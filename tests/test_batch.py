@@ -49,13 +49,16 @@ def _without_timing(path: Path) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
-    """good/: two real clips; more/: a cut-off file and a clip whose worker is killed every time it runs it."""
+    """good/: two real clips; more/: a file without its index, one cut short, and a clip whose worker is killed
+    every time it runs it."""
     root = tmp_path_factory.mktemp("batch_inputs")
     (root / "good").mkdir()
     (root / "more").mkdir()
     shutil.copy(real_media("real/single_face.mp4"), root / "good" / "single_face.mp4")
     _cut(real_media("real/crying_then_laughing.mp4"), root / "good" / "laughing.mp4", 48)
     (root / "more" / "broken.mp4").write_bytes((root / "good" / "single_face.mp4").read_bytes()[:5000])
+    # Its index comes first, so its first 55 frames decode and then the data stops: a copy cut short.
+    (root / "more" / "truncated.mp4").write_bytes(real_media("real/crying_then_laughing.mp4").read_bytes()[:200_000])
     shutil.copy(real_media("real/single_face.mp4"), root / "more" / "kill_me.mp4")
     return root
 
@@ -76,13 +79,15 @@ def _summary(out: Path) -> dict[str, dict[str, str]]:
 @pytest.mark.slow
 def test_a_batch_writes_a_session_per_good_video_and_a_summary_row_per_input(first_batch, inputs):
     out, result, _ = first_batch
-    assert result.returncode == 1, result.stderr  # two inputs failed
+    assert result.returncode == 1, result.stderr  # three inputs failed
     assert "a local cluster of 2 worker processes" in result.stderr
     summary = _summary(out)
     assert list(csv.reader((out / "summary.csv").open()))[0] == list(SUMMARY_COLUMNS)
     assert {name: row["status"] for name, row in summary.items()} == {
-        "laughing.mp4": "done", "single_face.mp4": "done", "broken.mp4": "failed", "kill_me.mp4": "failed"}
+        "laughing.mp4": "done", "single_face.mp4": "done", "broken.mp4": "failed", "kill_me.mp4": "failed",
+        "truncated.mp4": "failed"}
     assert "MP4 without its index" in summary["broken.mp4"]["error"]
+    assert "ended early at frame 55 of 472" in summary["truncated.mp4"]["error"]  # not a result: no folder for it
     assert "died 2 times" in summary["kill_me.mp4"]["error"]  # killed, restarted by Dask, tried once more
     assert (summary["single_face.mp4"]["frames"], summary["laughing.mp4"]["frames"]) == ("72", "48")
     assert float(summary["laughing.mp4"]["face_share"]) == 1.0 and float(summary["laughing.mp4"]["peak_smile"]) > 0
@@ -118,7 +123,8 @@ def test_a_rerun_skips_what_is_done_and_starts_no_workers(first_batch, inputs):
     assert "dask:" not in result.stderr  # nothing to run: no cluster
     summary = _summary(out)
     assert {name: row["status"] for name, row in summary.items()} == {
-        "laughing.mp4": "skipped", "single_face.mp4": "skipped", "broken.mp4": "failed", "kill_me.mp4": "failed"}
+        "laughing.mp4": "skipped", "single_face.mp4": "skipped", "broken.mp4": "failed", "kill_me.mp4": "failed",
+        "truncated.mp4": "failed"}
     assert "--retry-failed" in summary["broken.mp4"]["error"] and summary["single_face.mp4"]["frames"] == "72"
     assert {p.name: p.stat().st_mtime_ns for p in (out / "single_face").iterdir()} == before
 
