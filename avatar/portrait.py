@@ -292,9 +292,12 @@ class PortraitModel:
             "gaze_x": c.gaze_x,
             "gaze_y": c.gaze_y,
         }
+        # A photographed smile parts the lips gradually (the rig opens the mouth only for a broad one): the
+        # upper teeth show from a moderate smile on, so the mouth changes with the smile all the way up.
+        parted = clip((signed["corners"] - 0.3) / 0.7)
         out = {
-            "upper_lip": clip(c.upper_lip),
-            "lower_lip": clip(c.lower_lip),
+            "upper_lip": max(clip(c.upper_lip), 0.45 * parted),
+            "lower_lip": max(clip(c.lower_lip), 0.35 * parted),
             "jaw": clip(c.jaw_open),
             "lip_press": clip(c.lip_press),
             "lids": clip((c.lid_left + c.lid_right) / 2),
