@@ -287,8 +287,8 @@ def styles_from_args(args: argparse.Namespace) -> int:
         print(f"{name:12s} {description}  ({path})")
     from avatar.portrait_face import BUNDLED_PORTRAIT
 
-    print(f"{'portrait':12s} a real photo warped live (a NASA astronaut); portrait:PATH takes any frontal photo of one face"
-          f"  ({BUNDLED_PORTRAIT})")
+    print(f"{'portrait':12s} a real photo warped live (a NASA astronaut); portrait:PATH takes any frontal photo of one face, "
+          f"portrait:self the visitor's own (in memory only)  ({BUNDLED_PORTRAIT})")
     return 0
 
 
