@@ -203,6 +203,7 @@ class PortraitModel:
         self.lips = lips[: len(MOUTH_GAP)]  # the inner lips at rest
         self.lid_skin = _lid_skin(face)  # (2, 3) RGB of each eye's lid skin, for the closed lid
         self.interior = _interior(face.mouth)  # the face's own photographed mouth inside, or None (painted)
+        self.enamel = _enamel(self.lid_skin)  # painted teeth in this photo's light, for a face without its own
         self._head: np.ndarray | None = None  # the head's summed field, then composed over the expression's
         self._grid: np.ndarray | None = None
         self.iod = face.frame.iod
@@ -476,7 +477,7 @@ class PortraitRenderer:
         if self.model.interior is not None:
             inside = _photographed_inside(self.model.interior, pts, upper, lower, cavity, smile, p.a)
         else:
-            inside = _painted_inside(pts, upper, lower, across, cavity, smile, iod_px)
+            inside = _painted_inside(pts, upper, lower, across, cavity, smile, iod_px, self.model.enamel)
         # The lips stay the photo's: the inside is confined to the inner-lip contour, its edge feathered inward,
         # and it thins out into the corners, where the lips meet.
         mask = np.zeros(shape, np.float32)
@@ -649,8 +650,16 @@ def _photographed_inside(interior: Interior, pts: np.ndarray, upper: np.ndarray,
     return out + (bottom[..., :3] - out) * (bottom[..., 3:] * (1.0 - top[..., 3:]))
 
 
+def _enamel(lid_skin: np.ndarray) -> np.ndarray:
+    """The painted teeth's colour in a photo's own light: teeth are never whiter than the light on the face
+    allows (a white band on a dim or warm photo looks pasted on), and take a little of the skin's warmth."""
+    skin = lid_skin.mean(axis=0)
+    light = float(np.clip((0.299 * skin[0] + 0.587 * skin[1] + 0.114 * skin[2]) / 175.0, 0.5, 0.95))
+    return (0.85 * TEETH * light + 0.15 * skin).astype(np.float32)
+
+
 def _painted_inside(pts: np.ndarray, upper: np.ndarray, lower: np.ndarray, across: np.ndarray, cavity: np.ndarray,
-                    smile: float, iod_px: float) -> np.ndarray:
+                    smile: float, iod_px: float, enamel: np.ndarray = TEETH) -> np.ndarray:
     """For a photo without its own open mouth: over the cavity, for a smile, a band of upper teeth hanging from
     the upper lip, off-white, shaded toward the corners and in the lip's shadow at the top, a soft lower edge;
     the lower teeth behind the lower lip, a hint only when the mouth is wide open."""
@@ -673,7 +682,7 @@ def _painted_inside(pts: np.ndarray, upper: np.ndarray, lower: np.ndarray, acros
     phase = ((np.arange(cavity.shape[1], dtype=np.float32) - centre) / tooth + 0.5) % 1.0 - 0.5
     seams = (1.0 - 0.06 * np.exp(-((phase / 0.12) ** 2)))[None, :]
     shade = (0.7 + 0.3 * np.clip(below / (0.35 * teeth_depth + 1e-3), 0.0, 1.0)) * (0.45 + 0.55 * corridor) * seams
-    return cavity + (TEETH * shade[..., None] - cavity) * teeth[..., None]
+    return cavity + (enamel * shade[..., None] - cavity) * teeth[..., None]
 
 
 def _ease(v: float) -> float:

@@ -18,7 +18,16 @@ import numpy as np
 
 from avatar import settings_schema as schema
 from avatar.errors import AvatarError, ConfigError, first_line
-from avatar.portrait_warp import FACE_OVAL, LANDMARK_COUNT, FaceFrame, FaceWarper
+from avatar.portrait_warp import (
+    FACE_OVAL,
+    LANDMARK_COUNT,
+    LOWER_INNER_L,
+    LOWER_INNER_R,
+    UPPER_INNER_L,
+    UPPER_INNER_R,
+    FaceFrame,
+    FaceWarper,
+)
 
 BUNDLED_PORTRAIT = Path(__file__).resolve().parent.parent / "assets" / "media" / "astronaut_neutral.png"
 # The original smiling photo's inner-lip landmarks (tools/make_portrait.py): her real teeth for the open mouth.
@@ -129,6 +138,24 @@ def bundled_mouth(photo_landmarks: np.ndarray, shape: tuple[int, ...]) -> MouthT
     return MouthTexture(np.ascontiguousarray(image[y0:y1, x0:x1]), (lips - (x0, y0)).astype(np.float32))
 
 
+# The inner lips round the mouth, as avatar.portrait.MOUTH_GAP (corner, upper lip, other corner, lower lip).
+_INNER_LIPS = UPPER_INNER_R + UPPER_INNER_L[-2::-1] + LOWER_INNER_L[1:] + LOWER_INNER_R[-2:0:-1]
+OPEN_MOUTH_GAP = 0.08  # the inner lips this far apart at the middle, in eye distances: the photo shows its teeth
+
+
+def own_mouth(face: PortraitFace) -> MouthTexture | None:
+    """A photo that shows its own open mouth (teeth) keeps it: the avatar opens the mouth onto the person's
+    own teeth instead of painting a dark inside over them. None for a closed mouth."""
+    lm = face.landmarks[:, :2]
+    if float(np.linalg.norm(lm[14] - lm[13])) < OPEN_MOUTH_GAP * face.frame.iod:
+        return None
+    lips = lm[list(_INNER_LIPS)].astype(np.float64)
+    margin = 0.25 * (lips[:, 0].max() - lips[:, 0].min())
+    x0, y0 = np.maximum(0, np.floor(lips.min(axis=0) - margin)).astype(int)
+    x1, y1 = np.ceil(lips.max(axis=0) + margin).astype(int) + 1
+    return MouthTexture(np.ascontiguousarray(face.image[y0:y1, x0:x1]), (lips - (x0, y0)).astype(np.float32))
+
+
 def read_portrait_face(path: str | Path, model_file=None, source: str | None = None) -> PortraitFace:
     """The one face in a photo, framed; a ConfigError naming the file and the reason when it cannot be a portrait."""
     from avatar.face import FaceReader, FaceReaderOptions, RunningMode, resolve_model
@@ -163,8 +190,8 @@ def read_portrait_face(path: str | Path, model_file=None, source: str | None = N
         raise ConfigError(f"--avatar portrait:{shown}: {problem}")
     face = frame_face(rgb, landmarks, source or str(path))
     if path.resolve() == BUNDLED_PORTRAIT:
-        face = dataclasses.replace(face, mouth=bundled_mouth(landmarks, rgb.shape))
-    return face
+        return dataclasses.replace(face, mouth=bundled_mouth(landmarks, rgb.shape))
+    return dataclasses.replace(face, mouth=own_mouth(face))
 
 
 def portrait_problem(landmarks: np.ndarray, width: int, height: int) -> str | None:

@@ -425,10 +425,31 @@ def test_another_photo_gets_a_painted_mouth_with_lips_left_alone(model_file):
     rest = _mouth_patch(renderer, Controls())
     dark = talk[talk.max(axis=1) < 70]
     assert len(dark) > 50 and (dark[:, 0] >= dark[:, 2]).mean() > 0.8  # warm (red over blue), not purple
+    enamel = renderer.model.enamel  # the painted teeth in this photo's light: no whiter than its skin allows
+    assert enamel.max() < 200
+
     def bright(p):
-        return int((p.min(axis=1) > 170).sum())
+        return int((p.min(axis=1) > 0.8 * enamel.min()).sum())
 
     assert bright(smile) > bright(rest) + 50 and bright(talk) < bright(smile) // 3
+
+
+@pytest.mark.parametrize("photo", ["real/smile_teeth.jpg", "real/happy_open_mouth.jpg"])
+def test_a_photo_that_shows_its_teeth_keeps_them_for_the_open_mouth(model_file, photo):
+    """Painting a dark inside over a photo's own teeth looked like a hole: its own mouth is the texture."""
+    face = read_portrait_face(real_media(photo), model_file)
+    assert face.mouth is not None
+    lips = face.mouth.lips
+    inside = np.zeros(face.mouth.image.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lips).astype(np.int32)], 1)
+    own = face.mouth.image[inside.astype(bool)].astype(np.float32)
+    own_teeth = own[own.mean(axis=1) > np.percentile(own.mean(axis=1), 70)].mean(axis=0)
+    import pygame
+
+    pygame.display.init()
+    smile = _mouth_patch(PortraitRenderer(face=face), BROAD_SMILE).astype(np.float32)
+    shown = smile[smile.mean(axis=1) > np.percentile(smile.mean(axis=1), 97)].mean(axis=0)
+    assert np.abs(shown - own_teeth).max() < 40, (shown, own_teeth)
 
 
 @pytest.mark.parametrize("controls", [Controls(head_yaw_deg=25), Controls(head_roll_deg=20)])
