@@ -130,8 +130,11 @@ def bundled_mouth(photo_landmarks: np.ndarray, shape: tuple[int, ...]) -> MouthT
         return None
     left, top, right, bottom, k = _framing(shape, photo_landmarks)
     image = _crop(original, left, top, right, bottom, k)
-    lips = _to_crop(lips, left, top, k)
-    # A margin round the lips: room for the feathered edge and a mouth opened wider than hers.
+    return _mouth_texture(image, _to_crop(lips, left, top, k))
+
+
+def _mouth_texture(image: np.ndarray, lips: np.ndarray) -> MouthTexture:
+    # A margin round the lips: room for the feathered edge and a mouth opened wider than in the photo.
     margin = 0.25 * (lips[:, 0].max() - lips[:, 0].min())
     x0, y0 = np.maximum(0, np.floor(lips.min(axis=0) - margin)).astype(int)
     x1, y1 = np.ceil(lips.max(axis=0) + margin).astype(int) + 1
@@ -149,11 +152,7 @@ def own_mouth(face: PortraitFace) -> MouthTexture | None:
     lm = face.landmarks[:, :2]
     if float(np.linalg.norm(lm[14] - lm[13])) < OPEN_MOUTH_GAP * face.frame.iod:
         return None
-    lips = lm[list(_INNER_LIPS)].astype(np.float64)
-    margin = 0.25 * (lips[:, 0].max() - lips[:, 0].min())
-    x0, y0 = np.maximum(0, np.floor(lips.min(axis=0) - margin)).astype(int)
-    x1, y1 = np.ceil(lips.max(axis=0) + margin).astype(int) + 1
-    return MouthTexture(np.ascontiguousarray(face.image[y0:y1, x0:x1]), (lips - (x0, y0)).astype(np.float32))
+    return _mouth_texture(face.image, lm[list(_INNER_LIPS)].astype(np.float64))
 
 
 def read_portrait_face(path: str | Path, model_file=None, source: str | None = None) -> PortraitFace:
