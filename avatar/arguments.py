@@ -108,6 +108,21 @@ def ui_scale(text: str) -> float:
     return value
 
 
+def whole_number(flag: str, low: int, high: int):
+    """A whole number from `low` to `high` for `flag`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{flag} {text} is out of range: give {low} to {high}")
+        return value
+
+    return parse
+
+
 def seed(text: str) -> int:
     """`--seed N`: a whole number."""
     try:

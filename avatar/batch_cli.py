@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar.arguments import PROG
+from avatar.arguments import PROG, whole_number
 from avatar.errors import CliError
 
 # The live run's flags a batch takes: what shapes the rows of frames.csv (the rest are about a window or a camera).
@@ -42,24 +42,11 @@ def _add_settings_flags(parser: argparse.ArgumentParser, flags: RunFlags, names=
 
 def _cluster_flags(parser: argparse.ArgumentParser) -> None:
     work = parser.add_argument_group("where the work runs (docs/batch.md)")
-    work.add_argument("--workers", type=_whole("--workers"), default=os.cpu_count() or 1,
+    work.add_argument("--workers", type=whole_number("--workers", 1, 1024), default=os.cpu_count() or 1,
                       help="worker processes of the local Dask cluster, one thread each (default: this machine's cores)")
     work.add_argument("--scheduler", metavar="tcp://HOST:8786", help="use a running Dask cluster instead (needs the network)")
     work.add_argument("--dashboard", nargs="?", const=":8787", metavar="[HOST]:PORT",
                       help="serve the local cluster's Dask dashboard (needs bokeh and the network; default :8787)")
-
-
-def _whole(flag: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number") from None
-        if not 1 <= value <= 1024:
-            raise argparse.ArgumentTypeError(f"{flag} {text} is out of range: give 1 to 1024")
-        return value
-
-    return parse
 
 
 def _cluster(args: argparse.Namespace):
